@@ -1,0 +1,109 @@
+"""`incident-bot serve | migrate | check`: configuration errors are one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.policy import Policy, PolicyError, load_policy
+from app.settings import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+log = logging.getLogger("app")
+
+
+def _load() -> tuple[Settings, Policy]:
+    settings = load_settings()
+    policy = load_policy(settings.policy_file)
+    return settings, policy
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from app.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database is up to date ({_safe_url(settings.database_url)})")
+    return 0
+
+
+def cmd_serve(settings: Settings, policy: Policy) -> int:
+    from app.server import serve
+
+    cmd_migrate(settings)
+    asyncio.run(serve(settings, policy))
+    return 0
+
+
+def cmd_check(settings: Settings, policy: Policy) -> int:
+    """Print what the bot found, and whether Slack accepts the token."""
+    from app.services.context import make_slack_client
+
+    print(f"incident-bot {__version__}")
+    print(f"database: {_safe_url(settings.database_url)}")
+    print(
+        f"policy: {settings.policy_file or 'built-in default'} "
+        f"({len(policy.severity_keys)} severities, {len(policy.escalation.levels)} levels)"
+    )
+    print(
+        f"mode: {'Socket Mode' if settings.socket_mode else 'HTTP'}; time zone {settings.timezone}"
+    )
+
+    async def auth() -> dict:
+        client = make_slack_client(settings)
+        return (await client.auth_test()).data  # type: ignore[return-value]
+
+    try:
+        result = asyncio.run(auth())
+    except Exception as exc:  # noqa: BLE001 - report whatever Slack or the network said
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
+        print(
+            f"slack: auth.test failed: {error or type(exc).__name__}: check SLACK_BOT_TOKEN "
+            "and SLACK_API_URL",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"slack: connected to {result.get('team')} as {result.get('user')} "
+        f"({result.get('user_id')})"
+    )
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="apply migrations and serve the bot")
+    sub.add_parser("migrate", help="apply database migrations only")
+    sub.add_parser("check", help="validate configuration and policy, and call auth.test")
+    args = parser.parse_args(argv)
+
+    try:
+        settings, policy = _load()
+    except (ConfigError, PolicyError) as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    from app.logs import configure
+
+    configure(settings.log_level, settings.log_format)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    if args.command == "check":
+        return cmd_check(settings, policy)
+    return cmd_serve(settings, policy)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

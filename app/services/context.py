@@ -1,0 +1,70 @@
+"""What every service needs, built once per process and passed explicitly."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from app.clock import Clock, SystemClock
+from app.policy import Policy
+from app.services.tasks import BackgroundTasks
+from app.settings import Settings
+from app.store.db import make_engine, make_sessionmaker
+
+
+def make_slack_client(settings: Settings) -> AsyncWebClient:
+    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again."""
+    client = AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=logging.getLogger("app.slack.client"),
+    )
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+    ]
+    return client
+
+
+@dataclass
+class BotContext:
+    settings: Settings
+    policy: Policy
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    slack: AsyncWebClient
+    clock: Clock = field(default_factory=SystemClock)
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    _bot_user_id: str | None = None
+
+    @classmethod
+    def create(cls, settings: Settings, policy: Policy, clock: Clock | None = None) -> BotContext:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            policy=policy,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            slack=make_slack_client(settings),
+            clock=clock or SystemClock(),
+        )
+
+    async def bot_user_id(self) -> str:
+        """The bot's own user id, asked of Slack once."""
+        if self._bot_user_id is None:
+            self._bot_user_id = (await self.slack.auth_test())["user_id"]
+        return self._bot_user_id
+
+    async def close(self) -> None:
+        await self.tasks.drain()
+        await self.engine.dispose()

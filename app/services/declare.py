@@ -1,0 +1,115 @@
+"""Declaring an incident: validate, then save it with its first timeline entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.naming import incident_id
+from app.domain.severity import choose_severity, private_by_default
+from app.services import timeline
+from app.services.context import BotContext
+from app.services.errors import InvalidInput
+from app.store import incidents as store
+from app.store.models import Incident, Status
+
+TITLE_MAX = 120
+DESCRIPTION_MAX = 3000
+
+
+@dataclass(frozen=True)
+class DeclareRequest:
+    title: str
+    reporter_id: str
+    description: str = ""
+    impacts: list[str] = field(default_factory=list)
+    severity: str | None = None
+    private: bool | None = None
+    # Identifies the submission (the modal's view id) so a second delivery is harmless.
+    request_key: str | None = None
+
+
+def validate(request: DeclareRequest, ctx: BotContext) -> tuple[str, str, bool]:
+    """Return (title, severity, private) or raise InvalidInput naming the field."""
+    title = " ".join(request.title.split())
+    if not title:
+        raise InvalidInput("title", "Give the incident a title.")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(
+            "title", f"The title is {len(title)} characters long; keep it to {TITLE_MAX}."
+        )
+    if len(request.description) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            "description", f"The description is too long; keep it to {DESCRIPTION_MAX} characters."
+        )
+    if request.severity is not None and request.severity not in ctx.policy.severity_keys:
+        raise InvalidInput("severity", f"Unknown severity {request.severity}.")
+    severity = choose_severity(request.severity, request.impacts, ctx.policy)
+    if severity is None:
+        raise InvalidInput("severity", "Pick a severity, or tick an impact to get a suggestion.")
+    private = (
+        request.private
+        if request.private is not None
+        else private_by_default(request.impacts, ctx.policy)
+    )
+    return title, severity, private
+
+
+async def declare(ctx: BotContext, request: DeclareRequest) -> Incident:
+    """Save a new incident (or return the one this request already created)."""
+    title, severity, private = validate(request, ctx)
+    now = ctx.clock.now()
+    day = now.astimezone(ctx.settings.tz).date()
+    if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):
+        return existing
+    try:
+        async with ctx.sessions.begin() as session:
+            # The counter upsert is the first statement: on SQLite the transaction starts as a
+            # writer, so two declares queue on the lock instead of failing to upgrade.
+            seq = await store.next_sequence(session, day)
+            incident = Incident(
+                public_id=incident_id(day, seq),
+                day=day,
+                seq=seq,
+                request_key=request.request_key,
+                title=title,
+                description=request.description.strip(),
+                severity=severity,
+                status=Status.INVESTIGATING,
+                private=private,
+                impacts=_known_impacts(request.impacts, ctx),
+                reporter_id=request.reporter_id,
+                policy_snapshot=ctx.policy.to_snapshot(),
+                started_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(incident)
+            await session.flush()
+            sev = ctx.policy.severity(severity)
+            timeline.record(
+                session,
+                incident,
+                timeline.Kind.DECLARED,
+                now=now,
+                actor_id=request.reporter_id,
+                text=f"Declared as {severity} {sev.name}: {title}",
+                data={"severity": severity, "private": private, "impacts": incident.impacts},
+            )
+        return incident
+    except IntegrityError:
+        # The same submission won a race against itself; the winner's incident is the answer.
+        if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):
+            return existing
+        raise
+
+
+def _known_impacts(keys: list[str], ctx: BotContext) -> list[str]:
+    known = {impact.key for impact in ctx.policy.impacts}
+    return [key for key in dict.fromkeys(keys) if key in known]
+
+
+async def _by_request_key(ctx: BotContext, key: str) -> Incident | None:
+    async with ctx.sessions() as session:
+        return await store.by_request_key(session, key)

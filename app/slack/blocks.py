@@ -1,0 +1,266 @@
+"""Block Kit for messages and views, built with slack_sdk.models so Slack's limits are checked
+here, where the view is made, rather than discovered as an error from Slack mid-incident."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from app.durations import format_duration
+from app.policy import Policy
+from app.store.models import Incident
+
+DECLARE_CALLBACK = "declare_incident"
+IMPACT_BLOCK_PREFIX = "impacts_"
+HEADER_MAX = 150
+TOPIC_MAX = 250
+
+
+@dataclass(frozen=True)
+class Message:
+    """What chat.postMessage needs: blocks, and the text notifications and screen readers use."""
+
+    text: str
+    blocks: list[Block]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def severity_label(policy: Policy, key: str) -> str:
+    """`P0 Critical (respond < 15 minutes)`."""
+    sev = policy.severity(key)
+    return f"{key} {sev.name} (respond < {format_duration(sev.response_target)})"
+
+
+def status_label(status: str) -> str:
+    return status.capitalize()
+
+
+def format_time(when, tz: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
+    local = when.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+# ---------------------------------------------------------------------------- declare modal
+
+
+def declare_modal(
+    policy: Policy,
+    *,
+    title: str = "",
+    origin_channel: str | None = None,
+    suggested: str | None = None,
+) -> View:
+    """The modal `/incident declare` opens. `suggested` comes from the ticked impacts."""
+    blocks: list[Block] = [
+        InputBlock(
+            block_id="title",
+            label="Title",
+            element=PlainTextInputElement(
+                action_id="value",
+                initial_value=title[:3000] or None,
+                placeholder="What is broken, in a few words",
+            ),
+        ),
+        InputBlock(
+            block_id="description",
+            label="Description",
+            optional=True,
+            element=PlainTextInputElement(
+                action_id="value",
+                multiline=True,
+                placeholder="What do you see? Who is affected?",
+            ),
+        ),
+    ]
+    for sev_key in policy.severity_keys:
+        impacts = [i for i in policy.impacts if i.severity == sev_key]
+        if not impacts:
+            continue
+        sev = policy.severity(sev_key)
+        blocks.append(
+            InputBlock(
+                block_id=f"{IMPACT_BLOCK_PREFIX}{sev_key}",
+                label=f"Impact: {sev.name.lower()} ({sev_key})",
+                optional=True,
+                dispatch_action=True,
+                element=CheckboxesElement(
+                    action_id="value",
+                    options=[Option(value=i.key, text=i.label) for i in impacts],
+                ),
+            )
+        )
+    blocks.append(
+        SectionBlock(
+            block_id="suggestion",
+            text=MarkdownTextObject(text=suggestion_text(policy, suggested)),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="severity",
+            label="Severity",
+            optional=True,
+            hint="Leave empty to use the severity suggested from the impacts.",
+            element=StaticSelectElement(
+                action_id="value",
+                placeholder="Suggested from the impacts",
+                options=[
+                    Option(value=key, text=_clip(severity_label(policy, key), 75))
+                    for key in policy.severity_keys
+                ],
+            ),
+        )
+    )
+    blocks.append(
+        InputBlock(
+            block_id="visibility",
+            label="Visibility",
+            optional=True,
+            hint="Security or data-breach impacts make the incident private unless you pick "
+            "Public.",
+            element=StaticSelectElement(
+                action_id="value",
+                placeholder="Automatic",
+                options=[
+                    Option(value="public", text="Public channel"),
+                    Option(value="private", text="Private channel"),
+                ],
+            ),
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=DECLARE_CALLBACK,
+        title="Declare an incident",
+        submit="Declare",
+        close="Cancel",
+        private_metadata=json.dumps({"channel": origin_channel}) if origin_channel else None,
+        blocks=blocks,
+    )
+
+
+def suggestion_text(policy: Policy, suggested: str | None) -> str:
+    if suggested is None:
+        return "Tick the impacts you see and a severity is suggested here."
+    sev = policy.severity(suggested)
+    return (
+        f"Suggested severity: *{suggested} {sev.name}*, respond within "
+        f"{format_duration(sev.response_target)}. Pick one below to override it."
+    )
+
+
+# ---------------------------------------------------------------------------- channel content
+
+
+def channel_topic(incident: Incident, policy: Policy) -> str:
+    sev = policy.severity(incident.severity)
+    topic = (
+        f"{incident.public_id} | {incident.severity} {sev.name} | "
+        f"{status_label(incident.status)} | {incident.title}"
+    )
+    return _clip(topic, TOPIC_MAX)
+
+
+def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message:
+    """The pinned summary: what the plan says a responder needs first."""
+    sev = policy.severity(incident.severity)
+    fields = [
+        MarkdownTextObject(text=f"*Severity*\n{severity_label(policy, incident.severity)}"),
+        MarkdownTextObject(text=f"*Status*\n{status_label(incident.status)}"),
+        MarkdownTextObject(text=f"*Reporter*\n<@{incident.reporter_id}>"),
+        MarkdownTextObject(text=f"*Started*\n{format_time(incident.started_at, tz)}"),
+    ]
+    if incident.lead_id:
+        fields.append(MarkdownTextObject(text=f"*Lead*\n<@{incident.lead_id}>"))
+    blocks: list[Block] = [
+        HeaderBlock(text=_clip(f"{incident.public_id}: {incident.title}", HEADER_MAX)),
+        SectionBlock(fields=fields),
+    ]
+    if incident.description:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(incident.description, 3000))))
+    actions = "\n".join(f"{n}. {action}" for n, action in enumerate(sev.actions, start=1))
+    blocks += [
+        DividerBlock(),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=_clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
+            )
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{'Private' if incident.private else 'Public'} incident · "
+                    "`/incident help` lists what you can do here"
+                )
+            ]
+        ),
+    ]
+    text = (
+        f"{incident.public_id} {incident.severity} {sev.name}: {incident.title} "
+        f"({status_label(incident.status)})"
+    )
+    return Message(text=text, blocks=blocks)
+
+
+def announcement(incident: Incident, policy: Policy) -> Message:
+    """The broadcast line; a private incident's title stays out of it."""
+    sev = policy.severity(incident.severity)
+    if incident.private:
+        text = (
+            f":lock: Private {incident.severity} {sev.name} incident {incident.public_id} declared."
+        )
+    else:
+        text = (
+            f":rotating_light: {incident.severity} {sev.name} incident {incident.public_id} "
+            f"declared: {incident.title}. Join <#{incident.channel_id}>."
+        )
+    return Message(
+        text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))]
+    )
+
+
+def setup_failed_text(incident: Incident, failures: dict[str, str]) -> str:
+    steps = ", ".join(f"{step.replace('_', ' ')} ({error})" for step, error in failures.items())
+    where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
+    return (
+        f":warning: {incident.public_id} is saved{where}, but part of its Slack setup failed: "
+        f"{steps}. Run `/incident retry-setup {incident.public_id}` to finish it; "
+        "steps already done are not repeated."
+    )
+
+
+# ---------------------------------------------------------------------------- help
+
+
+def help_text(commands: Iterable[tuple[str, str]]) -> str:
+    lines = ["*`/incident` commands*"]
+    lines += [f"• `/incident {usage}`: {summary}" for usage, summary in commands]
+    return "\n".join(lines)
+
+
+def plain(text: str) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))]
+
+
+def to_dicts(items: Sequence[Block]) -> list[dict]:
+    return [b.to_dict() for b in items]

@@ -1,0 +1,75 @@
+"""The queries on incidents that need care: sequence numbers, lookups, step results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import DayCounter, Incident
+
+
+async def next_sequence(session: AsyncSession, day: date) -> int:
+    """Reserve the next incident number of `day`, atomically on both databases.
+
+    An upsert on a per-day counter row serialises concurrent declares on the row itself, so two
+    people declaring in the same second get different numbers without retry loops.
+    """
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DayCounter).values(day=day, last_seq=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[DayCounter.day], set_={"last_seq": DayCounter.last_seq + 1}
+    ).returning(DayCounter.last_seq)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def by_public_id(session: AsyncSession, public_id: str) -> Incident | None:
+    return (
+        await session.execute(select(Incident).where(Incident.public_id == public_id.upper()))
+    ).scalar_one_or_none()
+
+
+async def by_channel(session: AsyncSession, channel_id: str) -> Incident | None:
+    return (
+        await session.execute(select(Incident).where(Incident.channel_id == channel_id))
+    ).scalar_one_or_none()
+
+
+async def by_request_key(session: AsyncSession, key: str) -> Incident | None:
+    return (
+        await session.execute(select(Incident).where(Incident.request_key == key))
+    ).scalar_one_or_none()
+
+
+async def latest_incomplete_for(session: AsyncSession, user_id: str) -> Incident | None:
+    """The newest incident this user reported whose Slack setup did not finish."""
+    stmt = (
+        select(Incident)
+        .where(Incident.reporter_id == user_id, Incident.setup_complete.is_(False))
+        .order_by(Incident.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def incomplete(session: AsyncSession, limit: int = 50) -> list[Incident]:
+    stmt = (
+        select(Incident)
+        .where(Incident.setup_complete.is_(False))
+        .order_by(Incident.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def save_fields(
+    session: AsyncSession, incident_id: int, now: datetime, **fields: Any
+) -> None:
+    """Persist the result of one step at once, so a crash after it never repeats it."""
+    await session.execute(
+        update(Incident).where(Incident.id == incident_id).values(updated_at=now, **fields)
+    )

@@ -1,0 +1,111 @@
+"""The HTTP edge: Slack's requests, health, and a cap on what anyone may send."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import __version__
+from app.services.context import BotContext
+from app.slack.bolt_app import build_bolt_app
+from app.store.db import ping
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+HEALTH_DB_TIMEOUT = 2.0
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit before anything parses them (413)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = PlainTextResponse("request body too large", status_code=413)
+    await response(scope, receive, send)
+
+
+def create_web_app(bot: BotContext) -> Starlette:
+    bolt = build_bolt_app(bot)
+    handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def health(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(HEALTH_DB_TIMEOUT):
+                await ping(bot.engine)
+            database = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            database = {"ok": False, "error": type(exc).__name__}
+        healthy = database["ok"]
+        return JSONResponse(
+            {
+                "status": "ok" if healthy else "unhealthy",
+                "version": __version__,
+                "checks": {"database": database},
+            },
+            status_code=200 if healthy else 503,
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
+        await bot.tasks.drain()
+
+    app = Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/api/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.bolt = bolt
+    app.add_middleware(BodyLimit)
+    return app

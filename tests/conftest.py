@@ -1,0 +1,164 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the fake Slack
+Web API, and the real bot served over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import uvicorn
+import yaml
+from sqlalchemy import MetaData, text
+
+from app.clock import ManualClock
+from app.policy import load_policy
+from app.services.context import BotContext
+from app.settings import Settings, normalize_database_url
+from app.store.migrate import upgrade
+from app.store.models import Base
+from app.web import create_web_app
+from tests.fakeslack import FakeSlack
+from tests.slack_requests import SlackSender
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "test-signing-secret"
+USERS = {
+    "UREPORTER": "reporter@example.com",
+    "UOTHER": "other@example.com",
+    "UONCALL": "oncall@example.com",
+    "ULEAD": "lead@example.com",
+    "UCTO": "cto@example.com",
+    "UCEO": "ceo@example.com",
+}
+
+
+def manifest_bot_scopes() -> set[str]:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def _reset_schema(url: str) -> None:
+    """Drop every table, then build the schema with the real migrations."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    else:
+
+        async def drop() -> None:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(url)
+            async with engine.begin() as conn:
+
+                def drop_all(sync_conn: Any) -> None:
+                    meta = MetaData()
+                    meta.reflect(sync_conn)
+                    meta.drop_all(sync_conn)
+
+                await conn.run_sync(drop_all)
+            await engine.dispose()
+
+        asyncio.run(drop())
+    upgrade(url)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    raw = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    )
+    url = normalize_database_url(raw)
+    _reset_schema(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest_asyncio.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes())
+    for user_id, email in USERS.items():
+        fake.add_user(user_id, name=user_id.lower(), email=email)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def _clean(bot: BotContext) -> None:
+    async with bot.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(text(f"DELETE FROM {table.name}"))
+
+
+@pytest_asyncio.fixture
+async def bot(
+    request: pytest.FixtureRequest, database_url: str, fake_slack: FakeSlack, clock: ManualClock
+) -> AsyncIterator[BotContext]:
+    """The bot's services against the test database and the fake Slack.
+
+    `@pytest.mark.settings(incidents_channel="C…")` overrides settings for one test, and
+    `@pytest.mark.policy("path.yml")` loads another policy.
+    """
+    marker = request.node.get_closest_marker("settings")
+    overrides = dict(marker.kwargs) if marker else {}
+    policy_marker = request.node.get_closest_marker("policy")
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.base_url,
+        database_url=database_url,
+        **overrides,
+    )
+    policy = load_policy(policy_marker.args[0] if policy_marker else None)
+    ctx = BotContext.create(settings, policy, clock)
+    await _clean(ctx)
+    yield ctx
+    await ctx.tasks.drain()
+    await ctx.engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def server(bot: BotContext) -> AsyncIterator[str]:
+    """The real web app served by uvicorn on an ephemeral port."""
+    config = uvicorn.Config(
+        create_web_app(bot),
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+    )
+    srv = uvicorn.Server(config)
+    srv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    await task
+
+
+@pytest_asyncio.fixture
+async def slack(server: str, fake_slack: FakeSlack) -> AsyncIterator[SlackSender]:
+    sender = SlackSender(server, SIGNING_SECRET, fake_slack.base_url.replace("/api/", "/response"))
+    yield sender
+    await sender.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**overrides): settings for the bot fixture")
+    config.addinivalue_line("markers", "policy(path): policy file for the bot fixture")

@@ -1,0 +1,21 @@
+"""A fake Slack Web API for tests: strict like Slack's reference, inspectable like a mock.
+
+    fake = FakeSlack(token="xoxb-test")
+    await fake.start()
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
+    ...
+    assert fake.calls_to("chat.postMessage")[0]["channel"] == channel_id
+    await fake.stop()
+
+Layout: ``spec`` reads Slack's reference (required args, scopes, documented errors), ``state``
+holds the workspace, ``methods/`` has one module per API family, ``server`` does HTTP, auth,
+fault injection and recording. Extras beyond Slack's API: ``violations`` (the fake's own contract
+breaches; tests should assert it is empty) and ``responses``/``response_url_base`` (response_url
+posts from Bolt's ``respond()``).
+"""
+
+from .server import FakeSlack
+from .spec import DEFAULT_SPEC_DIR, GENERIC_ERRORS, SlackSpec
+from .state import Call, Channel
+
+__all__ = ["DEFAULT_SPEC_DIR", "GENERIC_ERRORS", "Call", "Channel", "FakeSlack", "SlackSpec"]

@@ -1,0 +1,78 @@
+from datetime import timedelta
+
+import pytest
+
+from app.durations import format_duration, format_hours_minutes, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("1h", timedelta(hours=1)),
+        ("2d", timedelta(days=2)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
+        ("90", timedelta(seconds=90)),
+        (" 4H ", timedelta(hours=4)),
+    ],
+)
+def test_parse_duration_accepts_units_compounds_and_plain_seconds(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "", "1.5h", "h", "15 minutes", "1w", "-5", "-5m", "²"])
+def test_parse_duration_rejects_garbage_with_a_hint(text):
+    with pytest.raises(ValueError, match=r"invalid duration .*\(use 30s, 15m, 1h\)"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0", "0m", "0h0m"])
+def test_parse_duration_rejects_zero(text):
+    with pytest.raises(ValueError, match="greater than zero"):
+        parse_duration(text)
+
+
+def test_parse_duration_rejects_units_out_of_order_or_repeated():
+    with pytest.raises(ValueError, match="largest first"):
+        parse_duration("30m1h")
+    with pytest.raises(ValueError, match="largest first"):
+        parse_duration("1h1h")
+
+
+@pytest.mark.parametrize(
+    ("td", "expected"),
+    [
+        (timedelta(minutes=15), "15 minutes"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=4), "4 hours"),
+        (timedelta(hours=24), "24 hours"),
+        (timedelta(hours=1, minutes=30), "1 hour 30 minutes"),
+        (timedelta(seconds=45), "45 seconds"),
+        (timedelta(minutes=1, seconds=1), "1 minute 1 second"),
+        (timedelta(0), "0 seconds"),
+        (timedelta(minutes=-5), "-5 minutes"),
+    ],
+)
+def test_format_duration_reads_like_the_plan(td, expected):
+    assert format_duration(td) == expected
+
+
+@pytest.mark.parametrize(
+    ("td", "expected"),
+    [
+        (timedelta(minutes=5), "0 hours 5 minutes"),
+        (timedelta(hours=2), "2 hours 0 minutes"),
+        (timedelta(hours=1, minutes=1), "1 hour 1 minute"),
+        (timedelta(hours=26, minutes=59, seconds=59), "26 hours 59 minutes"),
+        (timedelta(0), "0 hours 0 minutes"),
+    ],
+)
+def test_format_hours_minutes_matches_the_incident_log_template(td, expected):
+    assert format_hours_minutes(td) == expected
+
+
+def test_format_hours_minutes_rejects_negative_durations():
+    with pytest.raises(ValueError, match="negative"):
+        format_hours_minutes(timedelta(minutes=-1))
