@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -12,6 +16,23 @@ from app.settings import Settings
 from app.web import create_web_app
 
 log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but SIGTERM/SIGINT end `serve` normally (exit 0) instead of re-raising the
+    signal after shutdown, so orchestrators see a clean stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stops = (signal.SIGTERM, signal.SIGINT)
+        for sig in stops:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in stops:
+                loop.remove_signal_handler(sig)
 
 
 async def serve(settings: Settings, policy: Policy) -> None:
@@ -25,7 +46,7 @@ async def serve(settings: Settings, policy: Policy) -> None:
         access_log=False,
         timeout_graceful_shutdown=25,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     socket_handler = None
     if settings.socket_mode:
         # Socket Mode: Slack's requests arrive over a websocket; HTTP still serves /health.
