@@ -1,0 +1,196 @@
+"""The plan's Incident Log and Post-Mortem templates, rendered as Markdown from plain data.
+
+Sections with nothing to say yet keep the template's prompt, so the document shows what is left
+to write instead of silently dropping it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from app.durations import format_hours_minutes
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    when: datetime
+    text: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    text: str
+    owner: str | None = None
+    due: date | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Everything the documents show, already read from the store."""
+
+    public_id: str
+    title: str
+    severity: str
+    status: str
+    started_at: datetime
+    resolved_at: datetime | None = None
+    lead: str | None = None
+    affected_services: str = ""
+    affected_users: str = ""
+    revenue_impact: str = ""
+    data_loss: bool | None = None
+    root_cause: str = ""
+    resolution: str = ""
+    summary: str = ""
+    postmortem_url: str = ""
+    attendees: tuple[str, ...] = ()
+    timeline: tuple[TimelineItem, ...] = ()
+    action_items: tuple[ActionItem, ...] = field(default_factory=tuple)
+
+
+def _stamp(when: datetime | None, tz: ZoneInfo) -> str:
+    if when is None:
+        return "YYYY-MM-DD HH:MM"
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _duration(record: IncidentRecord) -> str:
+    if record.resolved_at is None:
+        return "X hours Y minutes (ongoing)"
+    return format_hours_minutes(record.resolved_at - record.started_at)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "Yes/No" if value is None else ("Yes" if value else "No")
+
+
+def _or_prompt(value: str, prompt: str) -> str:
+    return value.strip() or prompt
+
+
+def _timeline_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
+    if not record.timeline:
+        return ["- HH:MM - Alert received", "- HH:MM - Investigation started"]
+    items = sorted(record.timeline, key=lambda item: item.when)
+    days = {item.when.astimezone(tz).date() for item in items}
+    fmt = "%H:%M" if len(days) == 1 else "%Y-%m-%d %H:%M"
+    lines = []
+    for item in items:
+        who = f" ({item.actor})" if item.actor else ""
+        lines.append(f"- {item.when.astimezone(tz).strftime(fmt)} - {item.text}{who}")
+    return lines
+
+
+def _action_lines(record: IncidentRecord) -> list[str]:
+    if not record.action_items:
+        return ["- [ ] Item 1 - Owner - Due date"]
+    lines = []
+    for item in record.action_items:
+        box = "x" if item.done else " "
+        owner = item.owner or "Owner"
+        due = item.due.isoformat() if item.due else "Due date"
+        lines.append(f"- [{box}] {item.text} - {owner} - {due}")
+    return lines
+
+
+def render_incident_log(record: IncidentRecord, tz: ZoneInfo) -> str:
+    """The plan's "Incident Log Template", filled in."""
+    lines = [
+        f"# Incident: {record.title}",
+        "",
+        f"**Incident ID**: {record.public_id}",
+        f"**Severity**: {record.severity}",
+        f"**Status**: {record.status.capitalize()}",
+        f"**Started**: {_stamp(record.started_at, tz)}",
+        f"**Resolved**: {_stamp(record.resolved_at, tz)}",
+        f"**Duration**: {_duration(record)}",
+        "",
+        "## Impact",
+        f"- Affected services: {record.affected_services}".rstrip(),
+        f"- Affected users: {record.affected_users}".rstrip(),
+        f"- Revenue impact: {record.revenue_impact}".rstrip(),
+        f"- Data loss: {_yes_no(record.data_loss)}",
+        "",
+        "## Timeline",
+        *_timeline_lines(record, tz),
+        "",
+        "## Root Cause",
+        _or_prompt(record.root_cause, "[Detailed explanation of what caused the incident]"),
+        "",
+        "## Resolution",
+        _or_prompt(record.resolution, "[What was done to resolve the incident]"),
+        "",
+        "## Action Items",
+        *_action_lines(record),
+        "",
+        "## Post-Mortem",
+        f"Link to post-mortem document: {record.postmortem_url or '[URL]'}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
+    """The plan's "Post-Mortem Template", filled in with what the store knows."""
+    day = record.started_at.astimezone(tz).date().isoformat()
+    downtime = _duration(record)
+    summary = record.summary.strip() or (
+        f"[2-3 sentence summary of incident and resolution] {record.severity} incident "
+        f'{record.public_id}, "{record.title}", started {_stamp(record.started_at, tz)}'
+        + (f" and was resolved after {downtime}." if record.resolved_at else " and is ongoing.")
+        + (f" Resolution: {record.resolution.strip()}" if record.resolution.strip() else "")
+    )
+    lines = [
+        f"# Post-Mortem: {record.title}",
+        "",
+        f"**Date**: {day}",
+        f"**Severity**: {record.severity}",
+        f"**Duration**: {downtime}",
+        f"**Attendees**: {', '.join(record.attendees) or '[Names]'}",
+        "",
+        "## Executive Summary",
+        summary,
+        "",
+        "## Impact",
+        f"- Users affected: {record.affected_users or 'X,XXX (X%)'}",
+        f"- Downtime: {downtime}",
+        f"- Revenue impact: {record.revenue_impact or '$X,XXX'}",
+        f"- Data loss: {_yes_no(record.data_loss)}",
+        "",
+        "## Timeline",
+        *_timeline_lines(record, tz),
+        "",
+        "## Root Cause",
+        _or_prompt(record.root_cause, "[Detailed technical explanation]"),
+        "",
+        "## What Went Well",
+        "- [What helped: detection, response time, communication, rollback]",
+        "",
+        "## What Went Wrong",
+        "- [What hurt: testing, alerts, runbooks, escalation]",
+        "",
+        "## Action Items",
+        *_action_lines(record),
+        "",
+        "### Prevent Recurrence",
+        "- [ ] [Tests, error handling, safeguards]",
+        "",
+        "### Improve Detection",
+        "- [ ] [Alerts, logging, dashboards]",
+        "",
+        "### Improve Response",
+        "- [ ] [Runbooks, training, tooling]",
+        "",
+        "### Improve Communication",
+        "- [ ] [Status page, customer communication, alert routing]",
+        "",
+        "## Lessons Learned",
+        "1. [Lesson]",
+        "",
+    ]
+    return "\n".join(lines)
