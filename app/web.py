@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import __version__
 from app.services.context import BotContext
 from app.slack.bolt_app import build_bolt_app
+from app.slack.payloads import MalformedPayload, check_body
 from app.store.db import ping
 
 log = logging.getLogger(__name__)
@@ -67,11 +69,29 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    """slack-sdk's check, except that a non-numeric timestamp is a bad signature, not a crash."""
+    try:
+        return verifier.is_valid_request(body, dict(request.headers))
+    except ValueError:
+        return False
+
+
 def create_web_app(bot: BotContext) -> Starlette:
     bolt = build_bolt_app(bot)
     handler = AsyncSlackRequestHandler(bolt)
 
+    verifier = SignatureVerifier(bot.settings.slack_signing_secret)
+
     async def slack_events(request: Request) -> Response:
+        body = await request.body()  # Starlette caches it for Bolt's adapter
+        if not _signed(verifier, body, request):
+            return PlainTextResponse("invalid request signature", status_code=401)
+        try:
+            check_body(body, request.headers.get("content-type", ""))
+        except MalformedPayload as exc:
+            log.warning("refused a malformed Slack request: %s", exc)
+            return PlainTextResponse(f"malformed request: {exc}", status_code=400)
         return await handler.handle(request)
 
     async def health(request: Request) -> Response:

@@ -4,6 +4,7 @@ Web API, and the real bot served over HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -92,9 +93,22 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     await fake.start()
     yield fake
     await fake.stop()
+    # The fake records its own inconsistencies (an undocumented error code, a crash).
+    assert fake.violations == []
 
 
-async def _clean(bot: BotContext) -> None:
+def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.base_url,
+        database_url=database_url,
+        **overrides,
+    )
+
+
+async def clean(bot: BotContext) -> None:
     async with bot.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             await conn.execute(text(f"DELETE FROM {table.name}"))
@@ -112,25 +126,18 @@ async def bot(
     marker = request.node.get_closest_marker("settings")
     overrides = dict(marker.kwargs) if marker else {}
     policy_marker = request.node.get_closest_marker("policy")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        slack_bot_token=TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.base_url,
-        database_url=database_url,
-        **overrides,
-    )
+    settings = make_settings(fake_slack, database_url, **overrides)
     policy = load_policy(policy_marker.args[0] if policy_marker else None)
     ctx = BotContext.create(settings, policy, clock)
-    await _clean(ctx)
+    await clean(ctx)
     yield ctx
     await ctx.tasks.drain()
     await ctx.engine.dispose()
 
 
-@pytest_asyncio.fixture
-async def server(bot: BotContext) -> AsyncIterator[str]:
-    """The real web app served by uvicorn on an ephemeral port."""
+@contextlib.asynccontextmanager
+async def serve_bot(bot: BotContext) -> AsyncIterator[str]:
+    """The real web app for `bot`, served by uvicorn on an ephemeral port; yields its URL."""
     config = uvicorn.Config(
         create_web_app(bot),
         host="127.0.0.1",
@@ -147,14 +154,22 @@ async def server(bot: BotContext) -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.005)
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture
+async def server(bot: BotContext) -> AsyncIterator[str]:
+    async with serve_bot(bot) as url:
+        yield url
 
 
 @pytest_asyncio.fixture
 async def slack(server: str, fake_slack: FakeSlack) -> AsyncIterator[SlackSender]:
-    sender = SlackSender(server, SIGNING_SECRET, fake_slack.base_url.replace("/api/", "/response"))
+    sender = SlackSender(server, SIGNING_SECRET, fake_slack.response_url_base)
     yield sender
     await sender.close()
 

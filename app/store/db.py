@@ -21,7 +21,15 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Fail fast when PostgreSQL is unreachable: a request waiting on it has Slack's 3 s to answer.
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"timeout": 5},
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
