@@ -114,6 +114,11 @@ def create_web_app(bot: BotContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Learn the bot's own user id now rather than on the first declare's critical path.
+        try:
+            await bot.bot_user_id()
+        except Exception as exc:  # noqa: BLE001 - Slack may be down at start; ask again later
+            log.warning("auth.test at start-up failed (%s); will retry when needed", exc)
         yield
         # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
         await bot.tasks.drain()

@@ -11,14 +11,12 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-# Keys that Slack sends as null in some payloads (org-wide installs, no enterprise).
-NULLABLE_OBJECT_KEYS = ("enterprise", "team", "channel")
+# Keys that Slack sends as null in some payloads (no enterprise).
+NULLABLE_OBJECT_KEYS = ("enterprise",)
 # Keys that, when present, must hold an object (or null, for the ones above).
 OBJECT_KEYS = (
     "event",
     "view",
-    "team",
-    "channel",
     "container",
     "message",
     "previous_message",
@@ -29,6 +27,8 @@ OBJECT_KEYS = (
     "enterprise",
     "state",
 )
+# Keys that are an id in some payloads and an object in others (events vs interactions).
+ID_OR_OBJECT_KEYS = ("user", "team", "channel")
 # Keys that, when present and not null, must hold a string.
 STRING_KEYS = (
     "type",
@@ -122,11 +122,12 @@ def _check_object(value: Any, where: str, depth: int = 0) -> None:
     for key in STRING_KEYS:
         if value.get(key) is not None and not isinstance(value[key], str):
             raise MalformedPayload(f"{where}.{key} is not a string")
-    user = value.get("user")
-    if user is not None and not isinstance(user, str | dict):
-        raise MalformedPayload(f"{where}.user is neither an id nor an object")
-    if isinstance(user, dict):
-        _check_object(user, f"{where}.user", depth + 1)
+    for key in ID_OR_OBJECT_KEYS:
+        item = value.get(key)
+        if item is not None and not isinstance(item, str | dict):
+            raise MalformedPayload(f"{where}.{key} is neither an id nor an object")
+        if isinstance(item, dict):
+            _check_object(item, f"{where}.{key}", depth + 1)
     for key in LIST_KEYS:
         items = value.get(key)
         if items is None:
