@@ -26,6 +26,7 @@ HINTS: dict[str, str] = {
     "timezone": "an IANA time zone name such as UTC or Europe/Paris",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
+    "setup_lease_seconds": "a number of seconds such as 120",
 }
 
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     log_format: str = "text"
     incidents_channel: str | None = None
     timezone: str = "UTC"
+    # How long a half-done incident setup of a stopped or killed replica is left alone before
+    # another run (a restart, another replica) finishes it.
+    setup_lease_seconds: float = 120.0
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
+from app.services import setup
 from app.services.context import BotContext
 from app.slack.bolt_app import build_bolt_app
 from app.slack.payloads import MalformedPayload, check_body
@@ -119,6 +120,8 @@ def create_web_app(bot: BotContext) -> Starlette:
             await bot.bot_user_id()
         except Exception as exc:  # noqa: BLE001 - Slack may be down at start; ask again later
             log.warning("auth.test at start-up failed (%s); will retry when needed", exc)
+        # Setups a previous process left half done (killed mid-declare) are finished now.
+        bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
         yield
         # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
         await bot.tasks.drain()

@@ -16,6 +16,11 @@ from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender, modal_values
 
 
+def not_startup(calls: list) -> list:
+    """Calls other than the bot's start-up auth.test."""
+    return [c for c in calls if c.method != "auth.test"]
+
+
 async def open_modal(
     slack: SlackSender, fake: FakeSlack, bot: BotContext, text: str = "declare"
 ) -> dict[str, Any]:
@@ -57,7 +62,7 @@ async def test_unsigned_wrongly_signed_and_stale_requests_get_401_and_change_not
     forged = await slack.post(body, form, headers={"x-slack-signature": "v0=" + "0" * 64})
     stale = await slack.post(body, form, timestamp=int(time.time()) - 6 * 60)
     assert [unsigned.status_code, forged.status_code, stale.status_code] == [401, 401, 401]
-    assert fake_slack.calls == []
+    assert not_startup(fake_slack.calls) == []
     assert await incidents(bot) == []
 
 
@@ -91,7 +96,7 @@ async def test_request_body_over_one_mebibyte_is_refused(
         "text=" + "a" * (1024 * 1024 + 10), "application/x-www-form-urlencoded"
     )
     assert response.status_code == 413
-    assert fake_slack.calls == []
+    assert not_startup(fake_slack.calls) == []
 
 
 # ------------------------------------------------------------------------------ the modal

@@ -3,6 +3,11 @@
 Each step saves what it created as soon as Slack answers, and is skipped when that is already
 saved, so the whole thing can be re-run (`/incident retry-setup`) after any failure without
 doing a step twice. Independent steps run concurrently to keep the critical path short.
+
+A run holds a lease on the incident, so two replicas never set it up at once. A process killed
+between a Slack call and saving its result leaves something in Slack the store does not know;
+the next run (attempt > 1) first looks for it (the channel by name, the summary and the
+announcement by their message metadata) instead of creating it twice.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
@@ -25,12 +31,16 @@ log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 50
 INVITE_BATCH = 100
+SUMMARY_EVENT = "incident_summary"
+ANNOUNCEMENT_EVENT = "incident_announcement"
 
 
 @dataclass
 class SetupResult:
     incident: Incident
     failures: dict[str, str] = field(default_factory=dict)
+    # Another run holds the lease: nothing was done here.
+    busy: bool = False
 
     @property
     def ok(self) -> bool:
@@ -44,15 +54,21 @@ class StepFailed(Exception):
         self.error = error
 
 
+def _lease(ctx: BotContext) -> timedelta:
+    return timedelta(seconds=ctx.settings.setup_lease_seconds)
+
+
 def _slack_error(exc: SlackApiError) -> str:
     return str(exc.response.get("error") or exc.response.status_code)
 
 
 async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     """Run every setup step not done yet; report which failed instead of raising."""
+    async with ctx.sessions.begin() as session:
+        claimed = await store.claim_setup(session, incident_id, ctx.clock.now(), _lease(ctx))
     incident = await _load(ctx, incident_id)
-    result = SetupResult(incident)
-    if incident.setup_complete:
+    result = SetupResult(incident, busy=not claimed and not incident.setup_complete)
+    if not claimed:
         return result
 
     async def attempt(step: str, run: Callable[[Incident], Awaitable[None]]) -> None:
@@ -81,13 +97,20 @@ async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     async with ctx.sessions.begin() as session:
         if result.ok:
             await store.save_fields(
-                session, incident.id, now, setup_complete=True, setup_error=None
+                session,
+                incident.id,
+                now,
+                setup_complete=True,
+                setup_error=None,
+                setup_lease_until=None,
             )
             incident.setup_complete = True
         else:
             summary = ", ".join(f"{step} ({error})" for step, error in result.failures.items())
             log.error("setup of %s incomplete: %s", incident.public_id, summary)
-            await store.save_fields(session, incident.id, now, setup_error=summary)
+            await store.save_fields(
+                session, incident.id, now, setup_error=summary, setup_lease_until=None
+            )
             timeline.record(
                 session,
                 incident,
@@ -119,8 +142,16 @@ async def _save(ctx: BotContext, incident: Incident, **fields: object) -> None:
 async def _create_channel(ctx: BotContext, incident: Incident) -> None:
     if incident.channel_id:
         return
+    if incident.setup_attempts > 1 and incident.channel_name:
+        found = await _find_own_channel(ctx, incident.channel_name)
+        if found:
+            await _save(ctx, incident, channel_id=found)
+            return
     for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
         name = channel_name(incident.day, incident.title, attempt)
+        # The intended name is saved first: if the process dies during the call, the next run
+        # knows which channel to look for.
+        await _save(ctx, incident, channel_name=name)
         try:
             response = await ctx.slack.conversations_create(name=name, is_private=incident.private)
         except SlackApiError as exc:
@@ -130,6 +161,46 @@ async def _create_channel(ctx: BotContext, incident: Incident) -> None:
         await _save(ctx, incident, channel_id=response["channel"]["id"], channel_name=name)
         return
     raise StepFailed("create_channel", "name_taken")
+
+
+async def _find_own_channel(ctx: BotContext, name: str) -> str | None:
+    """The id of a channel named `name` that this bot created, if any (crash recovery only)."""
+    me = await ctx.bot_user_id()
+    cursor = None
+    while True:
+        page = await ctx.slack.conversations_list(
+            types="public_channel,private_channel",
+            exclude_archived=True,
+            limit=1000,
+            cursor=cursor,
+        )
+        for channel in page["channels"]:
+            if channel.get("name") == name and channel.get("creator") in (me, None):
+                return str(channel["id"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+
+
+async def _find_own_message(
+    ctx: BotContext, channel: str, event_type: str, incident: Incident
+) -> dict | None:
+    """A recent message of ours in `channel` tagged with this incident (crash recovery only)."""
+    history = await ctx.slack.conversations_history(
+        channel=channel, limit=100, include_all_metadata=True
+    )
+    for message in history["messages"]:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == event_type and payload.get("incident") == (
+            incident.public_id
+        ):
+            return message
+    return None
+
+
+def _metadata(event_type: str, incident: Incident) -> dict:
+    return {"event_type": event_type, "event_payload": {"incident": incident.public_id}}
 
 
 async def _set_topic(ctx: BotContext, incident: Incident) -> None:
@@ -160,9 +231,17 @@ async def _invite(ctx: BotContext, incident: Incident) -> None:
 async def _post_summary(ctx: BotContext, incident: Incident) -> None:
     if incident.summary_ts:
         return
+    if incident.setup_attempts > 1 and (
+        found := await _find_own_message(ctx, incident.channel_id, SUMMARY_EVENT, incident)
+    ):
+        await _save(ctx, incident, summary_ts=found["ts"])
+        return
     message = blocks.summary_message(incident, ctx.policy, ctx.settings.tz)
     response = await ctx.slack.chat_postMessage(
-        channel=incident.channel_id, text=message.text, blocks=message.blocks
+        channel=incident.channel_id,
+        text=message.text,
+        blocks=message.blocks,
+        metadata=_metadata(SUMMARY_EVENT, incident),
     )
     await _save(ctx, incident, summary_ts=response["ts"])
 
@@ -182,22 +261,47 @@ async def _announce(ctx: BotContext, incident: Incident) -> None:
     channel = ctx.settings.incidents_channel
     if not channel or incident.announcement_ts:
         return
+    if incident.setup_attempts > 1:
+        try:
+            found = await _find_own_message(ctx, channel, ANNOUNCEMENT_EVENT, incident)
+        except SlackApiError:
+            found = None  # not a member yet: nothing of ours can be there
+        if found:
+            await _save(ctx, incident, announcement_channel=channel, announcement_ts=found["ts"])
+            return
     message = blocks.announcement(incident, ctx.policy)
+    post = {
+        "text": message.text,
+        "blocks": message.blocks,
+        "metadata": _metadata(ANNOUNCEMENT_EVENT, incident),
+    }
     try:
-        response = await ctx.slack.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks
-        )
+        response = await ctx.slack.chat_postMessage(channel=channel, **post)
     except SlackApiError as exc:
         if exc.response.get("error") != "not_in_channel":
             raise
         # A public broadcast channel the bot was never added to: join it and try once more.
         await ctx.slack.conversations_join(channel=channel)
-        response = await ctx.slack.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks
-        )
+        response = await ctx.slack.chat_postMessage(channel=channel, **post)
     await _save(
         ctx, incident, announcement_channel=response["channel"], announcement_ts=response["ts"]
     )
+
+
+async def resume_interrupted(ctx: BotContext) -> int:
+    """Finish the setups a stopped or killed process left half done; return how many ran."""
+    async with ctx.sessions() as session:
+        # An incident this old with no live lease is not about to be set up by its declarer.
+        ids = await store.interrupted_setups(session, ctx.clock.now(), _lease(ctx))
+    for incident_id in ids:
+        result = await set_up(ctx, incident_id)
+        if not result.busy:
+            log.info(
+                "resumed the setup of %s",
+                result.incident.public_id,
+                extra={"incident": result.incident.public_id},
+            )
+    return len(ids)
 
 
 async def _tell_reporter(ctx: BotContext, incident: Incident, result: SetupResult) -> None:

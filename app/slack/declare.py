@@ -77,7 +77,11 @@ async def _retry_setup(call: CommandCall) -> None:
 
     async def run() -> None:
         result = await setup.set_up(bot, incident.id)
-        if result.ok:
+        if result.busy:
+            await call.respond(
+                f"{incident.public_id} is being set up right now; check again in a minute."
+            )
+        elif result.ok:
             await call.respond(
                 f":white_check_mark: {incident.public_id} is set up in "
                 f"<#{result.incident.channel_id}>."

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,3 +73,43 @@ async def save_fields(
     await session.execute(
         update(Incident).where(Incident.id == incident_id).values(updated_at=now, **fields)
     )
+
+
+async def claim_setup(
+    session: AsyncSession, incident_id: int, now: datetime, lease: timedelta
+) -> bool:
+    """Take the right to run an incident's setup, unless another run holds an unexpired lease.
+
+    A compare-and-set in one UPDATE, so two replicas (or a retry racing the first run) never
+    set up the same incident at once.
+    """
+    result = await session.execute(
+        update(Incident)
+        .where(
+            Incident.id == incident_id,
+            Incident.setup_complete.is_(False),
+            or_(Incident.setup_lease_until.is_(None), Incident.setup_lease_until < now),
+        )
+        .values(
+            setup_attempts=Incident.setup_attempts + 1,
+            setup_lease_until=now + lease,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+async def interrupted_setups(session: AsyncSession, now: datetime, grace: timedelta) -> list[int]:
+    """Incidents whose setup died mid-way (no error recorded, no live lease)."""
+    stmt = (
+        select(Incident.id)
+        .where(
+            Incident.setup_complete.is_(False),
+            Incident.setup_error.is_(None),
+            Incident.created_at < now - grace,
+            or_(Incident.setup_lease_until.is_(None), Incident.setup_lease_until < now),
+        )
+        .order_by(Incident.created_at)
+        .limit(50)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -77,6 +77,10 @@ class Incident(Base):
     announcement_ts: Mapped[str | None] = mapped_column(String(32))
     setup_complete: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     setup_error: Mapped[str | None] = mapped_column(Text)
+    # How often setup started, and until when the replica running it holds it. A second run
+    # looks in Slack for what a run that died may have created before saving it.
+    setup_attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    setup_lease_until: Mapped[datetime | None] = mapped_column()
 
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     updated_at: Mapped[datetime] = mapped_column(nullable=False)
