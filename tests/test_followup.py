@@ -4,7 +4,7 @@ the service functions the escalation engine's scheduled rows call, driven here b
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from app.clock import ManualClock
 from app.domain import reminders
@@ -27,8 +27,6 @@ from tests.running import (
     summary_text,
 )
 from tests.slack_requests import SlackSender
-
-UTC = timezone.utc
 
 
 def dms_to(fake: FakeSlack, user: str) -> list[dict]:

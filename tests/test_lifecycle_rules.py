@@ -16,21 +16,21 @@ from app.domain.command_text import (
     parse_user_mention,
 )
 
-I, M, R = lifecycle.INVESTIGATING, lifecycle.MITIGATING, lifecycle.RESOLVED
+INV, MIT, RES = lifecycle.INVESTIGATING, lifecycle.MITIGATING, lifecycle.RESOLVED
 
 
 @pytest.mark.parametrize(
     ("current", "target", "allowed", "changes"),
     [
-        (I, M, True, True),
-        (M, R, True, True),
-        (I, R, True, True),  # a false alarm may skip Mitigating
-        (I, I, True, False),
-        (M, M, True, False),
-        (R, R, True, False),
-        (M, I, False, False),
-        (R, I, False, False),  # only an explicit reopen goes back
-        (R, M, False, False),
+        (INV, MIT, True, True),
+        (MIT, RES, True, True),
+        (INV, RES, True, True),  # a false alarm may skip Mitigating
+        (INV, INV, True, False),
+        (MIT, MIT, True, False),
+        (RES, RES, True, False),
+        (MIT, INV, False, False),
+        (RES, INV, False, False),  # only an explicit reopen goes back
+        (RES, MIT, False, False),
     ],
 )
 def test_status_moves(current: str, target: str, allowed: bool, changes: bool) -> None:
@@ -41,15 +41,17 @@ def test_status_moves(current: str, target: str, allowed: bool, changes: bool) -
 
 
 def test_a_resolved_incident_is_pointed_at_reopen() -> None:
-    assert "/incident reopen" in lifecycle.check_move(R, I).reason
+    assert "/incident reopen" in lifecycle.check_move(RES, INV).reason
 
 
 def test_reopen_only_from_resolved() -> None:
-    assert lifecycle.check_reopen(R).allowed
-    assert not lifecycle.check_reopen(I).allowed and not lifecycle.check_reopen(M).allowed
+    assert lifecycle.check_reopen(RES).allowed
+    assert not lifecycle.check_reopen(INV).allowed and not lifecycle.check_reopen(MIT).allowed
 
 
-@pytest.mark.parametrize(("text", "status"), [(" Mitigating ", M), ("RESOLVED", R), ("done", None)])
+@pytest.mark.parametrize(
+    ("text", "status"), [(" Mitigating ", MIT), ("RESOLVED", RES), ("done", None)]
+)
 def test_parse_status(text: str, status: str | None) -> None:
     assert lifecycle.parse_status(text) == status
 

@@ -3,6 +3,7 @@ summary kept current in place. The real app over signed HTTP, against the fake S
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -442,3 +443,49 @@ async def test_resolve_button_opens_the_form_and_a_resolved_incident_says_so(
     assert len(fake_slack.calls_to("views.open")) == opened
     [told] = fake_slack.ephemerals[-1:]
     assert "already resolved" in told["text"] and told["user"] == "UREPORTER"
+
+
+# ------------------------------------------------------------------------------------ races
+
+
+async def test_two_people_changing_the_status_at_once_record_it_once(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    incident = await declare(slack, fake_slack, bot)
+    answers = await asyncio.gather(
+        *(
+            slack.command("status mitigating", channel=incident.channel_id, user=user)
+            for user in ("UREPORTER", "UOTHER", "ULEAD")
+        )
+    )
+    await bot.tasks.drain()
+    texts = sorted(a.json()["text"] for a in answers)
+    assert texts.count(f"{incident.public_id} is now Mitigating.") == 1
+    assert sum("already Mitigating" in t for t in texts) == 2
+    assert (await kinds(bot, incident)).count("status_changed") == 1
+
+
+# ------------------------------------------------------------------------------------ failures
+
+
+async def test_an_update_slack_refuses_is_kept_and_its_author_told(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    incident = await declare(slack, fake_slack, bot)
+    fake_slack.fail_next("chat.postMessage", "is_archived")
+    await command(slack, bot, "update Still failing over", channel=incident.channel_id)
+    assert "Slack refused to post it (is_archived)" in fake_slack.responses[-1]["text"]
+    assert (await entries(bot, incident))[-1].text == "Status update: Still failing over"
+
+
+async def test_a_summary_slack_cannot_edit_does_not_undo_the_change_and_the_next_one_repairs_it(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    incident = await declare(slack, fake_slack, bot)
+    fake_slack.fail_next("chat.update", "message_not_found")
+    await command(slack, bot, "status mitigating", channel=incident.channel_id)
+    assert (await reload(bot, incident)).status == "mitigating"
+    assert "*Status*\\nInvestigating" in summary_text(fake_slack, incident)
+    await command(slack, bot, "lead <@ULEAD|lead>", channel=incident.channel_id)
+    rendered = summary_text(fake_slack, incident)
+    assert "*Status*\\nMitigating" in rendered and "<@ULEAD>" in rendered

@@ -62,7 +62,9 @@ def check_move(current: str, target: str) -> Decision:
             False,
             reason="The incident is resolved. `/incident reopen` moves it back to Investigating.",
         )
-    if ORDER.index(target) < ORDER.index(current):
+    # A status this module does not know (written by a newer version) counts as the start.
+    rank = ORDER.index(current) if current in ORDER else 0
+    if ORDER.index(target) < rank:
         return Decision(
             False,
             reason=f"Status moves forward only ({' → '.join(label(s) for s in ORDER)}); it is "

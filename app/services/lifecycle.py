@@ -1,8 +1,8 @@
 """Moving an incident through the plan's procedure: status changes, resolve and reopen.
 
 Each change is two steps: the decision and its timeline entry, committed together under the
-incident's lock (the functions returning the incident), then what Slack should show of it
-(the ``*_published`` functions, run after the edge has answered the person).
+incident's lock (the functions returning an Outcome), then what Slack should show of it (the
+``*_published`` functions, run in the background after the edge has answered the person).
 """
 
 from __future__ import annotations

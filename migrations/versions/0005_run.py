@@ -24,9 +24,7 @@ def upgrade() -> None:
         for name in _TEXT_FIELDS:
             batch_op.add_column(sa.Column(name, sa.Text(), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("data_loss", sa.Boolean(), nullable=True))
-        batch_op.add_column(
-            sa.Column("review_held_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("review_held_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("review_held_by", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("postmortem_file_id", sa.String(length=32), nullable=True))
 
