@@ -1,4 +1,4 @@
-"""`incident-bot serve | migrate | check`: configuration errors are one line and exit 2."""
+"""`incident-bot serve | migrate | check | export`: configuration errors are one line and exit 2."""
 
 from __future__ import annotations
 
@@ -73,6 +73,50 @@ def cmd_check(settings: Settings, policy: Policy) -> int:
     return 0
 
 
+def cmd_export(settings: Settings, public_id: str, fmt: str, document: str) -> int:
+    """Print an incident's log or post-mortem (Markdown), or its record (JSON), from the store.
+
+    It reads the database only: no Slack call, so it also works when Slack is unreachable.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.domain.naming import parse_incident_id
+    from app.services.documents import record_by_public_id, record_json, render
+    from app.store.db import make_engine, make_sessionmaker
+
+    if parse_incident_id(public_id) is None:
+        print(
+            f"incident-bot: {public_id!r} is not an incident id like INC-20261128-001",
+            file=sys.stderr,
+        )
+        return 1
+
+    async def read():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.database_url)
+        try:
+            return await record_by_public_id(make_sessionmaker(engine), public_id.strip())
+        finally:
+            await engine.dispose()
+
+    try:
+        record = asyncio.run(read())
+    except (SQLAlchemyError, OSError) as exc:
+        print(
+            f"incident-bot: cannot read {_safe_url(settings.database_url)} "
+            f"({type(exc).__name__}); is it migrated (`incident-bot migrate`)?",
+            file=sys.stderr,
+        )
+        return 1
+    if record is None:
+        print(f"incident-bot: no incident {public_id.strip().upper()}", file=sys.stderr)
+        return 1
+    if fmt == "json":
+        print(record_json(record))
+    else:
+        sys.stdout.write(render(record, document, settings.tz))  # type: ignore[arg-type]
+    return 0
+
+
 def _safe_url(url: str) -> str:
     """The database URL without its password."""
     from sqlalchemy.engine import make_url
@@ -87,6 +131,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("serve", help="apply migrations and serve the bot")
     sub.add_parser("migrate", help="apply database migrations only")
     sub.add_parser("check", help="validate configuration and policy, and call auth.test")
+    export = sub.add_parser("export", help="print an incident's log or post-mortem")
+    export.add_argument("incident_id", metavar="INC-YYYYMMDD-NNN")
+    export.add_argument(
+        "--format", choices=("md", "json"), default="md", help="Markdown (default) or JSON"
+    )
+    export.add_argument(
+        "--doc",
+        choices=("log", "postmortem"),
+        default="log",
+        help="which Markdown document: the incident log (default) or the post-mortem",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -102,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_migrate(settings)
     if args.command == "check":
         return cmd_check(settings, policy)
+    if args.command == "export":
+        return cmd_export(settings, args.incident_id, args.format, args.doc)
     return cmd_serve(settings, policy)
 
 

@@ -23,6 +23,9 @@ class Kind:
     LEAD_ASSIGNED = "lead_assigned"
     RESOLVED = "resolved"
     REOPENED = "reopened"
+    UPDATE = "update"  # a status update posted with /incident update
+    ACTION_ITEM = "action_item"  # added or done; data["event"] says which
+    REVIEW_HELD = "review_held"
     SETUP_FAILED = "setup_failed"
 
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     CheckboxesElement,
     ContextBlock,
     DividerBlock,
@@ -23,9 +25,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from app.durations import format_duration
+from app.durations import format_duration, format_hours_minutes
 from app.policy import Policy
-from app.store.models import Incident
+from app.store.models import ActionItem, Incident
 
 DECLARE_CALLBACK = "declare_incident"
 IMPACT_BLOCK_PREFIX = "impacts_"
@@ -181,17 +183,83 @@ def channel_topic(incident: Incident, policy: Policy) -> str:
     return _clip(topic, TOPIC_MAX)
 
 
-def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message:
-    """The pinned summary: what the plan says a responder needs first."""
+# Action ids of the summary's buttons. The escalation engine adds its Acknowledge button
+# (action_id ACKNOWLEDGE_ACTION) first in `summary_buttons`, where the comment marks the place.
+ACKNOWLEDGE_ACTION = "incident_acknowledge"
+CHANGE_SEVERITY_ACTION = "incident_change_severity"
+CHANGE_STATUS_ACTION = "incident_change_status"
+RESOLVE_ACTION = "incident_resolve"
+REVIEW_HELD_ACTION = "incident_review_held"
+ACTION_ITEM_DONE_ACTION = "action_item_done"
+SUMMARY_ITEMS_SHOWN = 10
+
+
+def duration_text(incident: Incident) -> str:
+    """ "2 hours 5 minutes", the incident log's Duration, once resolved."""
+    if incident.resolved_at is None:
+        return ""
+    return format_hours_minutes(incident.resolved_at - incident.started_at)
+
+
+def item_line(item: ActionItem) -> str:
+    owner = f" · <@{item.owner_id}>" if item.owner_id else " · no owner"
+    due = f" · due {item.due_on.isoformat()}" if item.due_on else ""
+    return f"{item.text}{owner}{due}"
+
+
+def done_button(item: ActionItem) -> ButtonElement:
+    return ButtonElement(text="Done", action_id=ACTION_ITEM_DONE_ACTION, value=str(item.id))
+
+
+def review_held_button(incident: Incident) -> ButtonElement:
+    return ButtonElement(
+        text="Mark review held", action_id=REVIEW_HELD_ACTION, value=str(incident.id)
+    )
+
+
+def summary_buttons(incident: Incident) -> list[ButtonElement]:
+    value = str(incident.id)
+    if not incident.is_open:
+        return [review_held_button(incident)] if incident.review_held_at is None else []
+    # The escalation engine's Acknowledge button (ACKNOWLEDGE_ACTION) goes here, first.
+    return [
+        ButtonElement(text="Change severity", action_id=CHANGE_SEVERITY_ACTION, value=value),
+        ButtonElement(text="Change status", action_id=CHANGE_STATUS_ACTION, value=value),
+        ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=value, style="primary"),
+    ]
+
+
+def review_text(incident: Incident, policy: Policy, tz: ZoneInfo) -> str:
+    if incident.review_held_at is not None:
+        return f"Held {format_time(incident.review_held_at, tz)} (<@{incident.review_held_by}>)"
+    if incident.resolved_at is None:
+        return ""
+    return f"Due by {format_time(incident.resolved_at + policy.review_within, tz)}"
+
+
+def summary_message(
+    incident: Incident,
+    policy: Policy,
+    tz: ZoneInfo,
+    action_items: Sequence[ActionItem] = (),
+) -> Message:
+    """The pinned summary, kept current in place: what the plan says a responder needs first,
+    then where the incident stands (status, lead, open action items) and its buttons."""
     sev = policy.severity(incident.severity)
+    lead = f"<@{incident.lead_id}>" if incident.lead_id else "Unassigned: `/incident lead @someone`"
     fields = [
         MarkdownTextObject(text=f"*Severity*\n{severity_label(policy, incident.severity)}"),
         MarkdownTextObject(text=f"*Status*\n{status_label(incident.status)}"),
+        MarkdownTextObject(text=f"*Lead*\n{lead}"),
         MarkdownTextObject(text=f"*Reporter*\n<@{incident.reporter_id}>"),
         MarkdownTextObject(text=f"*Started*\n{format_time(incident.started_at, tz)}"),
     ]
-    if incident.lead_id:
-        fields.append(MarkdownTextObject(text=f"*Lead*\n<@{incident.lead_id}>"))
+    if incident.resolved_at is not None:
+        fields += [
+            MarkdownTextObject(text=f"*Resolved*\n{format_time(incident.resolved_at, tz)}"),
+            MarkdownTextObject(text=f"*Duration*\n{duration_text(incident)}"),
+            MarkdownTextObject(text=f"*Post-incident review*\n{review_text(incident, policy, tz)}"),
+        ]
     blocks: list[Block] = [
         HeaderBlock(text=_clip(f"{incident.public_id}: {incident.title}", HEADER_MAX)),
         SectionBlock(fields=fields),
@@ -206,6 +274,12 @@ def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message
                 text=_clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
             )
         ),
+    ]
+    blocks += _action_item_blocks(action_items)
+    buttons = summary_buttons(incident)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="incident_actions", elements=buttons))
+    blocks.append(
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -213,8 +287,8 @@ def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message
                     "`/incident help` lists what you can do here"
                 )
             ]
-        ),
-    ]
+        )
+    )
     text = (
         f"{incident.public_id} {incident.severity} {sev.name}: {incident.title} "
         f"({status_label(incident.status)})"
@@ -222,18 +296,60 @@ def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message
     return Message(text=text, blocks=blocks)
 
 
-def announcement(incident: Incident, policy: Policy) -> Message:
-    """The broadcast line; a private incident's title stays out of it."""
-    sev = policy.severity(incident.severity)
-    if incident.private:
-        text = (
-            f":lock: Private {incident.severity} {sev.name} incident {incident.public_id} declared."
+def _action_item_blocks(items: Sequence[ActionItem]) -> list[Block]:
+    if not items:
+        return []
+    open_items = [i for i in items if not i.done]
+    done = len(items) - len(open_items)
+    heading = f"*Action items*: {len(open_items)} open, {done} done"
+    if not open_items:
+        heading += " :white_check_mark:"
+    blocks: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=heading))]
+    numbers = {item.id: n for n, item in enumerate(items, start=1)}
+    for item in open_items[:SUMMARY_ITEMS_SHOWN]:
+        blocks.append(
+            SectionBlock(
+                block_id=f"action_item_{item.id}",
+                text=MarkdownTextObject(text=_clip(f"{numbers[item.id]}. {item_line(item)}", 3000)),
+                accessory=done_button(item),
+            )
         )
+    hidden = len(open_items) - SUMMARY_ITEMS_SHOWN
+    if hidden > 0:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"…and {hidden} more open; `/incident postmortem` lists them all"
+                    )
+                ]
+            )
+        )
+    return blocks
+
+
+def announcement(incident: Incident, policy: Policy) -> Message:
+    """The broadcast line, kept current; a private incident's title stays out of it."""
+    sev = policy.severity(incident.severity)
+    kind = f"{incident.severity} {sev.name}"
+    if incident.resolved_at is not None and not incident.is_open:
+        after = duration_text(incident)
+        if incident.private:
+            text = f":lock: Private {kind} incident {incident.public_id} resolved after {after}."
+        else:
+            text = (
+                f":white_check_mark: {kind} incident {incident.public_id} resolved after "
+                f"{after}: {incident.title}. Details in <#{incident.channel_id}>."
+            )
+    elif incident.private:
+        text = f":lock: Private {kind} incident {incident.public_id} declared."
     else:
         text = (
-            f":rotating_light: {incident.severity} {sev.name} incident {incident.public_id} "
+            f":rotating_light: {kind} incident {incident.public_id} "
             f"declared: {incident.title}. Join <#{incident.channel_id}>."
         )
+        if incident.status != "investigating":
+            text += f" Now {status_label(incident.status)}."
     return Message(
         text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))]
     )

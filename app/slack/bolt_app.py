@@ -11,7 +11,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.services.context import BotContext
-from app.slack import commands, declare
+from app.slack import commands, declare, followup, lifecycle, people, severity, updates
+
+# Every module adds its `/incident` subcommands when imported; these also have listeners
+# (buttons, modals) to register on the app.
+WITH_LISTENERS = (declare, lifecycle, severity, followup)
+SUBCOMMANDS_ONLY = (people, updates)
 
 
 def build_bolt_app(bot: BotContext) -> AsyncApp:
@@ -27,5 +32,6 @@ def build_bolt_app(bot: BotContext) -> AsyncApp:
     async def incident_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await commands.dispatch(bot, body, ack, respond)
 
-    declare.register(app, bot)
+    for module in WITH_LISTENERS:
+        module.register(app, bot)
     return app

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import DayCounter, Incident
+from app.store.models import DayCounter, Incident, Status
 
 
 async def next_sequence(session: AsyncSession, day: date) -> int:
@@ -111,5 +111,33 @@ async def interrupted_setups(session: AsyncSession, now: datetime, grace: timede
         )
         .order_by(Incident.created_at)
         .limit(50)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lock(session: AsyncSession, incident_id: int, now: datetime) -> Incident | None:
+    """Take the incident for a change: the row lock on PostgreSQL, the write lock on SQLite.
+
+    The first statement is a write, so concurrent changes of one incident queue here instead of
+    both reading the old state (and, on SQLite, failing to upgrade a read transaction). The row
+    is then read fresh, so the caller validates against what is really stored.
+    """
+    result = await session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        return None
+    return await session.get(Incident, incident_id, populate_existing=True)
+
+
+async def open_incidents(session: AsyncSession) -> list[Incident]:
+    """Every incident not resolved, oldest first (callers sort by severity)."""
+    stmt = (
+        select(Incident)
+        .where(Incident.status != Status.RESOLVED)
+        .order_by(Incident.started_at, Incident.id)
     )
     return list((await session.execute(stmt)).scalars())

@@ -82,6 +82,19 @@ class Incident(Base):
     setup_attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     setup_lease_until: Mapped[datetime | None] = mapped_column()
 
+    # The incident log's fields, filled in by the resolve form (empty until then).
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolution: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    root_cause: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    affected_services: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    affected_users: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    revenue_impact: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    data_loss: Mapped[bool | None] = mapped_column(Boolean)
+    # The post-incident review the plan asks for within `review_within` of resolution.
+    review_held_at: Mapped[datetime | None] = mapped_column()
+    review_held_by: Mapped[str | None] = mapped_column(String(32))
+    postmortem_file_id: Mapped[str | None] = mapped_column(String(32))
+
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     updated_at: Mapped[datetime] = mapped_column(nullable=False)
 
@@ -116,6 +129,27 @@ class TimelineEntry(Base):
     created_at: Mapped[datetime] = mapped_column(nullable=False)
 
     incident: Mapped[Incident] = relationship(back_populates="timeline", lazy="raise")
+
+
+class ActionItem(Base):
+    """A follow-up from the incident: shown in the summary and the post-mortem until done."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (Index("ix_action_items_incident", "incident_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    # A calendar day in the team's TIMEZONE, as people give it ("due 2026-12-05").
+    due_on: Mapped[date | None] = mapped_column(Date)
+    done: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
 
 
 class ProcessedEvent(Base):

@@ -1,0 +1,126 @@
+"""Action items: added from the channel, shown on the summary and in the post-mortem, marked
+done with a button, and reminded to their owner once overdue."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from app.domain import reminders
+from app.domain.command_text import ActionItemDraft
+from app.services import hooks, timeline
+from app.services.context import BotContext
+from app.services.errors import UserError
+from app.services.incidents import changing
+from app.services.summary import refresh_summary
+from app.slack import blocks, messages
+from app.store import action_items as store
+from app.store.models import ActionItem, Incident
+
+log = logging.getLogger(__name__)
+
+
+async def add(
+    bot: BotContext, incident_id: int, draft: ActionItemDraft, actor_id: str
+) -> tuple[Incident, ActionItem, int]:
+    """Save the item; returns the incident, the item and its number within the incident."""
+    if draft.owner_id and draft.owner_id == await bot.bot_user_id():
+        raise UserError("The bot cannot own an action item; name a person. Nothing was added.")
+    async with changing(bot, incident_id) as change:
+        item = ActionItem(
+            incident_id=change.incident.id,
+            text=draft.text,
+            owner_id=draft.owner_id,
+            due_on=draft.due,
+            done=False,
+            created_by=actor_id,
+            created_at=change.now,
+        )
+        change.session.add(item)
+        await change.session.flush()
+        number = len(await store.for_incident(change.session, change.incident.id))
+        timeline.record(
+            change.session,
+            change.incident,
+            timeline.Kind.ACTION_ITEM,
+            now=change.now,
+            actor_id=actor_id,
+            text=f"Action item {number} added: {blocks.item_line(item)}",
+            data={"event": "added", "item": item.id},
+        )
+    return change.incident, item, number
+
+
+async def added_published(
+    bot: BotContext, incident: Incident, item: ActionItem, actor_id: str
+) -> None:
+    """Show it on the summary, tell its owner, and plan the overdue reminder."""
+    await refresh_summary(bot, incident)
+    if item.owner_id and item.owner_id != actor_id:
+        message = messages.action_item_assigned(item, incident, actor_id)
+        try:
+            await bot.slack.chat_postMessage(
+                channel=item.owner_id, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as exc:
+            log.warning("owner of action item %s not told: %s", item.id, exc.response.get("error"))
+    if item.due_on is not None:
+        due_at = reminders.first_action_item_reminder_at(item.due_on, bot.settings.tz)
+        await hooks.schedule_action_item_reminder(bot, item, due_at)
+
+
+async def mark_done(
+    bot: BotContext, item_id: int, actor_id: str
+) -> tuple[Incident, ActionItem, bool]:
+    """Mark an item done; a second click changes nothing (the bool says whether it changed)."""
+    async with bot.sessions() as session:
+        found = await store.get(session, item_id)
+    if found is None:
+        raise UserError("That action item no longer exists.")
+    async with changing(bot, found.incident_id) as change:
+        item = await store.get(change.session, item_id)
+        if item is None:
+            raise UserError("That action item no longer exists.")
+        if item.done:
+            return change.incident, item, False
+        item.done = True
+        item.done_at = change.now
+        item.done_by = actor_id
+        timeline.record(
+            change.session,
+            change.incident,
+            timeline.Kind.ACTION_ITEM,
+            now=change.now,
+            actor_id=actor_id,
+            text=f"Action item done: {item.text}",
+            data={"event": "done", "item": item.id},
+        )
+    return change.incident, item, True
+
+
+async def send_action_item_reminder(bot: BotContext, item_id: int) -> bool:
+    """Called by the escalation engine when an item's reminder row falls due.
+
+    Posts the reminder, with the item's Done button, to its owner (a DM) or, for an item nobody
+    owns, in the incident channel. Returns whether another reminder is needed: False once the
+    item is done or gone. Before the item is overdue nothing is posted (the row came early, e.g.
+    after a clock change) and True is returned so the engine plans the real one.
+    """
+    async with bot.sessions() as session:
+        item = await store.get(session, item_id)
+        incident = await session.get(Incident, item.incident_id) if item else None
+    if item is None or incident is None or item.done or item.due_on is None:
+        return False
+    now = bot.clock.now()
+    if not reminders.is_overdue(item.due_on, bot.settings.tz, now):
+        return True
+    message = messages.action_item_reminder(item, incident)
+    target = item.owner_id or incident.channel_id
+    if target is None:
+        return True
+    try:
+        await bot.slack.chat_postMessage(channel=target, text=message.text, blocks=message.blocks)
+    except SlackApiError as exc:
+        log.error("reminder of action item %s not sent: %s", item.id, exc.response.get("error"))
+    return True

@@ -1,0 +1,125 @@
+"""The incident log and post-mortem of a stored incident: read the store into an
+IncidentRecord, render it (app.domain.documents), export it, upload it to Slack."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.domain.documents import (
+    ActionItem as ActionItemDoc,
+)
+from app.domain.documents import (
+    IncidentRecord,
+    TimelineItem,
+    render_incident_log,
+    render_postmortem,
+)
+from app.services import timeline
+from app.services.context import BotContext
+from app.store import action_items
+from app.store import incidents as store
+from app.store.models import Incident, TimelineEntry
+
+Document = Literal["log", "postmortem"]
+DOCUMENTS: tuple[Document, ...] = ("log", "postmortem")
+# Entries about the bot's own plumbing, not about the incident.
+_NOT_IN_DOCUMENTS = {timeline.Kind.SETUP_FAILED}
+
+
+def _mention(user_id: str | None) -> str | None:
+    return f"<@{user_id}>" if user_id else None
+
+
+async def incident_record(session: AsyncSession, incident: Incident) -> IncidentRecord:
+    """Everything the documents show, read in one session: timeline in time order (deleted
+    entries left out), action items in the order they were added, the resolve form's fields."""
+    entries = (
+        await session.execute(
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident.id, TimelineEntry.deleted.is_(False))
+            .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+        )
+    ).scalars()
+    items = await action_items.for_incident(session, incident.id)
+    return IncidentRecord(
+        public_id=incident.public_id,
+        title=incident.title,
+        severity=incident.severity,
+        status=incident.status,
+        started_at=incident.started_at,
+        resolved_at=incident.resolved_at,
+        lead=_mention(incident.lead_id),
+        affected_services=incident.affected_services,
+        affected_users=incident.affected_users,
+        revenue_impact=incident.revenue_impact,
+        data_loss=incident.data_loss,
+        root_cause=incident.root_cause,
+        resolution=incident.resolution,
+        timeline=tuple(
+            TimelineItem(entry.occurred_at, entry.text, _mention(entry.actor_id))
+            for entry in entries
+            if entry.kind not in _NOT_IN_DOCUMENTS and entry.text
+        ),
+        action_items=tuple(
+            ActionItemDoc(item.text, _mention(item.owner_id), item.due_on, item.done)
+            for item in items
+        ),
+    )
+
+
+async def record_by_public_id(
+    sessions: async_sessionmaker, public_id: str
+) -> IncidentRecord | None:
+    async with sessions() as session:
+        incident = await store.by_public_id(session, public_id)
+        return None if incident is None else await incident_record(session, incident)
+
+
+def render(record: IncidentRecord, document: Document, tz: ZoneInfo) -> str:
+    if document == "postmortem":
+        return render_postmortem(record, tz)
+    return render_incident_log(record, tz)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def record_json(record: IncidentRecord) -> str:
+    """The record as JSON: times in ISO 8601 UTC, days as YYYY-MM-DD."""
+    return json.dumps(dataclasses.asdict(record), default=_jsonable, indent=2, ensure_ascii=False)
+
+
+async def upload_postmortem(bot: BotContext, incident: Incident, *, comment: str) -> str | None:
+    """Render the post-mortem from the store now and upload it to the incident channel."""
+    if not incident.channel_id:
+        return None
+    async with bot.sessions() as session:
+        current = await session.get(Incident, incident.id)
+        assert current is not None
+        record = await incident_record(session, current)
+    text = render_postmortem(record, bot.settings.tz)
+    response = await bot.slack.files_upload_v2(
+        channel=incident.channel_id,
+        content=text,
+        filename=f"{incident.public_id}-post-mortem.md",
+        title=f"Post-mortem draft: {incident.public_id} {incident.title}"[:250],
+        initial_comment=comment,
+    )
+    files = response.get("files") or [response.get("file") or {}]
+    file_id = files[0].get("id") if files else None
+    if file_id:
+        async with bot.sessions.begin() as session:
+            await store.save_fields(
+                session, incident.id, bot.clock.now(), postmortem_file_id=file_id
+            )
+    return file_id

@@ -1,0 +1,184 @@
+"""Helpers for tests that run an incident: declare one through the real app, then poke it the
+way people do (slash commands typed in its channel, buttons, modal submissions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from app.services.context import BotContext
+from app.store.models import ActionItem, Incident, TimelineEntry
+from tests.fakeslack import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_declare import open_modal, submit
+
+
+async def declare(
+    slack: SlackSender,
+    fake: FakeSlack,
+    bot: BotContext,
+    *,
+    title: str = "Payments are down",
+    severity: str = "P1",
+    visibility: str | None = None,
+) -> Incident:
+    """An incident declared and set up exactly as a person would do it."""
+    view = await open_modal(slack, fake, bot)
+    await submit(slack, bot, view, title=title, severity=severity, visibility=visibility)
+    async with bot.sessions() as session:
+        incident = (
+            await session.execute(select(Incident).order_by(Incident.id.desc()).limit(1))
+        ).scalar_one()
+    assert incident.setup_complete, incident.setup_error
+    return incident
+
+
+async def reload(bot: BotContext, incident: Incident) -> Incident:
+    async with bot.sessions() as session:
+        fresh = await session.get(Incident, incident.id)
+    assert fresh is not None
+    return fresh
+
+
+async def entries(bot: BotContext, incident: Incident) -> list[TimelineEntry]:
+    async with bot.sessions() as session:
+        stmt = (
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident.id)
+            .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+
+async def kinds(bot: BotContext, incident: Incident) -> list[str]:
+    return [entry.kind for entry in await entries(bot, incident)]
+
+
+async def items(bot: BotContext, incident: Incident) -> list[ActionItem]:
+    async with bot.sessions() as session:
+        stmt = select(ActionItem).where(ActionItem.incident_id == incident.id)
+        return list((await session.execute(stmt.order_by(ActionItem.id))).scalars())
+
+
+async def command(
+    slack: SlackSender,
+    bot: BotContext,
+    text: str,
+    *,
+    channel: str | None,
+    user: str = "UREPORTER",
+    trigger_id: str = "trigger-unset",
+) -> str:
+    """Run `/incident <text>` in `channel`; return the ephemeral answer ("" if none)."""
+    response = await slack.command(
+        text, channel=channel or "CGENERAL", user=user, trigger_id=trigger_id
+    )
+    assert response.status_code == 200
+    await bot.tasks.drain()
+    if not response.content or response.content == b"null":
+        return ""
+    answer = response.json()
+    assert answer["response_type"] == "ephemeral"
+    return answer["text"]
+
+
+def summary(fake: FakeSlack, incident: Incident) -> dict[str, Any]:
+    message = fake.state.find_message(incident.channel_id, incident.summary_ts)
+    assert message is not None
+    return message
+
+
+def summary_text(fake: FakeSlack, incident: Incident) -> str:
+    return json.dumps(summary(fake, incident)["blocks"], ensure_ascii=False)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """action_id -> value of every button in a message."""
+    found = {}
+    for block in message.get("blocks", []):
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("type") == "button":
+                found[element["action_id"]] = element.get("value", "")
+    return found
+
+
+async def click(
+    slack: SlackSender,
+    fake: FakeSlack,
+    bot: BotContext,
+    action_id: str,
+    value: str,
+    *,
+    channel: str,
+    message_ts: str,
+    user: str = "UREPORTER",
+) -> None:
+    """Press a button on a message, as Slack reports it."""
+    response = await slack.block_action(
+        actions=[{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
+        user=user,
+        channel={"id": channel},
+        container={"type": "message", "message_ts": message_ts, "channel_id": channel},
+        message={"ts": message_ts},
+        trigger_id=fake.new_trigger_id(),
+    )
+    assert response.status_code == 200
+    await bot.tasks.drain()
+
+
+def last_view(fake: FakeSlack) -> dict[str, Any]:
+    attempt = fake.attempts_to("views.open")[-1]
+    assert attempt.ok, attempt.response
+    return attempt.response["view"]
+
+
+def text_input(value: str | None) -> dict[str, Any]:
+    return {"value": {"type": "plain_text_input", "value": value}}
+
+
+def choice(value: str | None, kind: str = "static_select") -> dict[str, Any]:
+    return {"value": {"type": kind, "selected_option": {"value": value} if value else None}}
+
+
+def resolve_values(
+    *,
+    resolution: str = "Rolled back the deploy.",
+    data_loss: str | None = "no",
+    root_cause: str = "",
+    affected_services: str = "",
+    affected_users: str = "",
+    revenue_impact: str = "",
+) -> dict[str, Any]:
+    return {
+        "resolution": text_input(resolution),
+        "root_cause": text_input(root_cause or None),
+        "affected_services": text_input(affected_services or None),
+        "affected_users": text_input(affected_users or None),
+        "revenue_impact": text_input(revenue_impact or None),
+        "data_loss": choice(data_loss, "radio_buttons"),
+    }
+
+
+async def resolve(
+    slack: SlackSender,
+    fake: FakeSlack,
+    bot: BotContext,
+    incident: Incident,
+    user: str = "UREPORTER",
+    **values: Any,
+) -> Any:
+    """`/incident resolve` in the channel, then submit the form."""
+    await command(
+        slack,
+        bot,
+        "resolve",
+        channel=incident.channel_id,
+        user=user,
+        trigger_id=fake.new_trigger_id(),
+    )
+    view = last_view(fake)
+    response = await slack.view_submission(view, user=user, values=resolve_values(**values))
+    await bot.tasks.drain()
+    return response

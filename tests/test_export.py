@@ -1,0 +1,166 @@
+"""`incident-bot export`: an incident run end to end through the real app, then exported from
+the command line and compared with the plan's template, filled in."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from app.clock import ManualClock
+from app.services.context import BotContext
+from app.slack import blocks
+from tests.conftest import TOKEN
+from tests.fakeslack import FakeSlack
+from tests.running import click, command, declare, items, resolve
+from tests.slack_requests import SlackSender
+from tests.test_cli import run_cli
+
+EXPECTED_LOG = """\
+# Incident: Payments are down
+
+**Incident ID**: INC-20261128-001
+**Severity**: P0
+**Status**: Resolved
+**Started**: 2026-11-28 10:00 CET
+**Resolved**: 2026-11-28 12:05 CET
+**Duration**: 2 hours 5 minutes
+
+## Impact
+- Affected services: checkout, billing
+- Affected users: All EU customers
+- Revenue impact: $12,000
+- Data loss: No
+
+## Timeline
+- 10:00 - Declared as P1 High: Payments are down (<@UREPORTER>)
+- 10:10 - Severity raised from P1 to P0: all regions (<@UREPORTER>)
+- 10:15 - <@ULEAD> is the incident lead (<@UREPORTER>)
+- 10:20 - Status changed from Investigating to Mitigating (<@ULEAD>)
+- 10:30 - Status update: Rolled back to v41 (<@ULEAD>)
+- 10:35 - Action item 1 added: Alert on webhook failures · <@UOTHER> · due 2026-12-05 (<@ULEAD>)
+- 10:35 - Action item 2 added: Document secret rotation · no owner (<@ULEAD>)
+- 10:40 - Action item done: Document secret rotation (<@UOTHER>)
+- 12:05 - Resolved after 2 hours 5 minutes: Rotated the secret and replayed webhooks. (<@ULEAD>)
+
+## Root Cause
+An expired Stripe webhook secret.
+
+## Resolution
+Rotated the secret and replayed webhooks.
+
+## Action Items
+- [ ] Alert on webhook failures - <@UOTHER> - 2026-12-05
+- [x] Document secret rotation - Owner - Due date
+
+## Post-Mortem
+Link to post-mortem document: [URL]
+"""
+
+
+async def run_the_incident(
+    slack: SlackSender, fake: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    """INC-20261128-001, from declaration at 09:00 UTC to resolution at 11:05 UTC."""
+    incident = await declare(slack, fake, bot, title="Payments are down", severity="P1")
+    channel = incident.channel_id
+
+    async def at(minutes: int, text: str, user: str) -> None:
+        clock.set(incident.started_at + timedelta(minutes=minutes))
+        assert "works in an incident channel" not in await command(
+            slack, bot, text, channel=channel, user=user
+        )
+
+    await at(10, "severity P0 all regions", "UREPORTER")
+    await at(15, "lead <@ULEAD|lead>", "UREPORTER")
+    await at(20, "status mitigating", "ULEAD")
+    await at(30, "update Rolled back to v41", "ULEAD")
+    await at(35, "action Alert on webhook failures <@UOTHER|other> due 2026-12-05", "ULEAD")
+    await at(35, "action Document secret rotation", "ULEAD")
+    clock.set(incident.started_at + timedelta(minutes=40))
+    second = (await items(bot, incident))[1]
+    await click(
+        slack,
+        fake,
+        bot,
+        blocks.ACTION_ITEM_DONE_ACTION,
+        str(second.id),
+        channel=channel,
+        message_ts=incident.summary_ts,
+        user="UOTHER",
+    )
+    clock.set(incident.started_at + timedelta(hours=2, minutes=5))
+    await resolve(
+        slack,
+        fake,
+        bot,
+        incident,
+        user="ULEAD",
+        resolution="Rotated the secret and replayed webhooks.",
+        root_cause="An expired Stripe webhook secret.",
+        affected_services="checkout, billing",
+        affected_users="All EU customers",
+        revenue_impact="$12,000",
+        data_loss="no",
+    )
+
+
+def _env(database_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": "s",
+        "TIMEZONE": "Europe/Paris",
+    }
+
+
+async def test_export_prints_the_incident_log_filled_in_from_the_store(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    bot: BotContext,
+    clock: ManualClock,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    await run_the_incident(slack, fake_slack, bot, clock)
+
+    code, out, err = await run_cli(tmp_path, "export", "inc-20261128-001", **_env(database_url))
+
+    assert code == 0, err
+    assert out == EXPECTED_LOG
+
+    code, postmortem, err = await run_cli(
+        tmp_path, "export", "INC-20261128-001", "--doc", "postmortem", **_env(database_url)
+    )
+    assert code == 0, err
+    assert postmortem.startswith("# Post-Mortem: Payments are down\n\n**Date**: 2026-11-28\n")
+    assert "- Downtime: 2 hours 5 minutes" in postmortem
+    assert "- 10:30 - Status update: Rolled back to v41 (<@ULEAD>)" in postmortem
+    assert "## What Went Well\n- [What helped" in postmortem  # prompts kept, not removed
+
+    code, raw, err = await run_cli(
+        tmp_path, "export", "INC-20261128-001", "--format", "json", **_env(database_url)
+    )
+    assert code == 0, err
+    record = json.loads(raw)
+    assert record["public_id"] == "INC-20261128-001" and record["status"] == "resolved"
+    assert record["started_at"] == "2026-11-28T09:00:00+00:00"
+    assert record["resolved_at"] == "2026-11-28T11:05:00+00:00"
+    assert record["lead"] == "<@ULEAD>" and record["data_loss"] is False
+    assert len(record["timeline"]) == 9
+    assert record["action_items"][0] == {
+        "text": "Alert on webhook failures",
+        "owner": "<@UOTHER>",
+        "due": "2026-12-05",
+        "done": False,
+    }
+
+
+async def test_export_of_an_unknown_or_malformed_id_fails_with_one_line(
+    bot: BotContext, database_url: str, tmp_path: Path
+) -> None:
+    code, out, err = await run_cli(tmp_path, "export", "INC-20261128-042", **_env(database_url))
+    assert (code, out) == (1, "")
+    assert err.strip() == "incident-bot: no incident INC-20261128-042"
+    code, _, err = await run_cli(tmp_path, "export", "last-week", **_env(database_url))
+    assert code == 1 and "is not an incident id like INC-20261128-001" in err
