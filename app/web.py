@@ -94,6 +94,10 @@ def create_web_app(bot: BotContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await bot.incident_channels.load()
+        except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
+            log.exception("could not load the incident channels at start")
         yield
         # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
         await bot.tasks.drain()

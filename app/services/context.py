@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.clock import Clock, SystemClock
 from app.policy import Policy
+from app.services.incident_channels import IncidentChannels
 from app.services.tasks import BackgroundTasks
 from app.settings import Settings
 from app.store.db import make_engine, make_sessionmaker
@@ -45,7 +46,12 @@ class BotContext:
     slack: AsyncWebClient
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
+    incident_channels: IncidentChannels = field(init=False)
     _bot_user_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.incident_channels = IncidentChannels(self.sessions)
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, clock: Clock | None = None) -> BotContext:

@@ -73,3 +73,14 @@ async def save_fields(
     await session.execute(
         update(Incident).where(Incident.id == incident_id).values(updated_at=now, **fields)
     )
+
+
+async def channel_ids(session: AsyncSession) -> dict[str, int]:
+    """Every incident channel id, with its incident's id."""
+    stmt = select(Incident.channel_id, Incident.id).where(Incident.channel_id.is_not(None))
+    return {channel: incident_id for channel, incident_id in (await session.execute(stmt)).all()}
+
+
+async def id_for_channel(session: AsyncSession, channel_id: str) -> int | None:
+    stmt = select(Incident.id).where(Incident.channel_id == channel_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,354 @@
+"""Capturing Slack messages into incident timelines: reactions, edits and deletions.
+
+Runs after Slack has had its ack. Events about one message are applied one at a time, in the
+order they arrived (KeyedLocks); each change commits together with its event id, so a redelivery
+or a retry (`X-Slack-Retry-Num`) finds the id and changes nothing; and the database keeps one
+entry per (incident, message ts), so two replicas capturing the same message still make one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+
+from app.domain import captured
+from app.domain.slack_ts import is_slack_ts, ts_to_datetime
+from app.services import timeline
+from app.services.context import BotContext
+from app.services.locks import KeyedLocks
+from app.store import timeline as store
+from app.store.models import Incident, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+CONFIRM_EMOJI = "white_check_mark"
+# Captures running at once (each holds a database connection for a moment and makes 2-3 Slack
+# calls); more wait their turn in memory rather than exhausting the connection pool.
+MAX_CONCURRENT = 32
+EVENT_RETENTION = timedelta(hours=24)  # Slack's last retry comes about 5 minutes after the first
+PRUNE_EVERY = 3600.0
+ATTEMPTS = 3
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    FLAGGED = "flagged"  # one more reaction on a message already in the timeline
+    UNFLAGGED = "unflagged"
+    REMOVED = "removed"
+    EDITED = "edited"
+    DELETED = "deleted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    GONE = "gone"  # the message no longer exists in Slack
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    event_id: str
+    channel: str
+    ts: str
+    user: str
+    emoji: str
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    event_id: str
+    channel: str
+    ts: str
+    text: str
+    files: tuple[str, ...]
+    edit_ts: str | None
+    tombstone: bool = False  # a parent with replies was deleted: Slack edits it into a stub
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    event_id: str
+    channel: str
+    ts: str
+    deleted_ts: str | None
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    ts: str
+    user: str | None
+    text: str
+    files: tuple[str, ...]
+    permalink: str
+    thread_ts: str | None
+    bot_id: str | None = None
+    username: str | None = None
+
+
+class _Vanished(Exception):
+    pass
+
+
+class MessageGone(Exception):
+    """The flagged message was deleted (or never existed) by the time we asked Slack."""
+
+
+async def fetch_message(ctx: BotContext, channel: str, ts: str) -> FetchedMessage:
+    """The message `ts` in `channel`, top-level or thread reply, with its permalink.
+
+    `conversations.history` (latest=ts, inclusive, limit=1) returns the newest top-level message
+    at or before ts: it is ours when the ts matches. A thread reply is not in the history, so
+    history then shows an older message (or none), and `conversations.replies`, which accepts a
+    reply's ts and returns its thread, is asked for the window [ts, ts]. The permalink is
+    fetched at the same time as the history, so a top-level message costs one round trip.
+    """
+    history, link = await asyncio.gather(
+        ctx.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1),
+        ctx.slack.chat_getPermalink(channel=channel, message_ts=ts),
+        return_exceptions=True,
+    )
+    for result in (link, history):
+        if isinstance(result, SlackApiError) and result.response.get("error") in {
+            "message_not_found",
+            "thread_not_found",
+        }:
+            raise MessageGone(ts)
+    for result in (history, link):
+        if isinstance(result, BaseException):
+            raise result
+    messages: list[dict[str, Any]] = history["messages"] or []  # type: ignore[index]
+    message = next((m for m in messages if m.get("ts") == ts), None)
+    if message is None:
+        try:
+            replies = await ctx.slack.conversations_replies(
+                channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") == "thread_not_found":
+                raise MessageGone(ts) from exc
+            raise
+        message = next((m for m in replies["messages"] or [] if m.get("ts") == ts), None)
+    if message is None:
+        raise MessageGone(ts)
+    return FetchedMessage(
+        ts=ts,
+        user=message.get("user"),
+        text=str(message.get("text") or ""),
+        files=tuple(captured.file_names(message.get("files"))),
+        permalink=str(link["permalink"]),  # type: ignore[index]
+        thread_ts=message.get("thread_ts") if message.get("thread_ts") != ts else None,
+        bot_id=message.get("bot_id"),
+        username=message.get("username"),
+    )
+
+
+class Capture:
+    """The capture service of one process: its per-message locks and its concurrency limit."""
+
+    def __init__(self, ctx: BotContext, *, max_concurrent: int = MAX_CONCURRENT) -> None:
+        self.ctx = ctx
+        self.locks = KeyedLocks()
+        self.slots = asyncio.Semaphore(max_concurrent)
+        self._last_prune = time.monotonic()
+
+    # ------------------------------------------------------------------------- reactions
+
+    async def reaction_added(self, reaction: Reaction) -> Outcome:
+        """Put the message in the timeline (or note one more reaction on it), then confirm."""
+        incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        async with self.locks.hold((reaction.channel, reaction.ts)), self.slots:
+            outcome = Outcome.RETRY
+            for _ in range(ATTEMPTS):
+                outcome = await self._add_once(incident_id, reaction)
+                if outcome is not Outcome.RETRY:
+                    break
+            if outcome is Outcome.CREATED:
+                await self._react(reaction.channel, reaction.ts, add=True)
+        self._maybe_prune()
+        return outcome
+
+    async def _add_once(self, incident_id: int, reaction: Reaction) -> Outcome:
+        async with self.ctx.sessions() as session:
+            if await store.event_seen(session, reaction.event_id):
+                return Outcome.DUPLICATE
+            exists = await store.entry_for_message(session, incident_id, reaction.ts)
+        if exists is not None:
+            return await self._flag_existing(incident_id, reaction)
+        try:
+            message = await fetch_message(self.ctx, reaction.channel, reaction.ts)
+        except MessageGone:
+            log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
+            return Outcome.GONE
+        return await self._create(incident_id, reaction, message)
+
+    async def _flag_existing(self, incident_id: int, reaction: Reaction) -> Outcome:
+        try:
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(
+                    session, incident_id, reaction.ts, for_update=True
+                )
+                if entry is None:
+                    raise _Vanished  # removed by another replica since we looked: roll back
+                if entry.kind == timeline.Kind.MESSAGE:
+                    entry.data = captured.with_flag(entry.data, reaction.user, reaction.emoji)
+        except _Vanished:
+            return Outcome.RETRY
+        return Outcome.FLAGGED
+
+    async def _create(
+        self, incident_id: int, reaction: Reaction, message: FetchedMessage
+    ) -> Outcome:
+        now = self.ctx.clock.now()
+        data: dict[str, Any] = {
+            "channel": reaction.channel,
+            "permalink": message.permalink,
+            "files": list(message.files),
+            "thread_ts": message.thread_ts,
+            "flagged_by": [],
+            "edits": [],
+        }
+        if message.bot_id:
+            data.update(bot_id=message.bot_id, username=message.username)
+        data = captured.with_flag(data, reaction.user, reaction.emoji)
+        try:
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, reaction.event_id, now):
+                    return Outcome.DUPLICATE
+                incident = await session.get(Incident, incident_id)
+                if incident is None:
+                    return Outcome.IGNORED
+                timeline.record(
+                    session,
+                    incident,
+                    timeline.Kind.MESSAGE,
+                    now=now,
+                    occurred_at=ts_to_datetime(message.ts),
+                    actor_id=message.user,
+                    text=message.text,
+                    data=data,
+                    source_ts=message.ts,
+                )
+                await session.flush()
+        except IntegrityError:
+            # Another replica captured this message a moment ago: add our reaction to its entry.
+            return Outcome.RETRY
+        return Outcome.CREATED
+
+    async def reaction_removed(self, reaction: Reaction) -> Outcome:
+        """Forget this reaction; when it was the message's last timeline reaction, the entry."""
+        incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        async with self.locks.hold((reaction.channel, reaction.ts)), self.slots:
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(
+                    session, incident_id, reaction.ts, for_update=True
+                )
+                if entry is None or entry.kind != timeline.Kind.MESSAGE:
+                    return Outcome.IGNORED
+                data = captured.without_flag(entry.data, reaction.user, reaction.emoji)
+                if captured.flags(data):
+                    entry.data = data
+                    return Outcome.UNFLAGGED
+                await session.delete(entry)
+            await self._react(reaction.channel, reaction.ts, add=False)
+        return Outcome.REMOVED
+
+    # ------------------------------------------------------------------------- edits
+
+    async def message_edited(self, edit: MessageEdited) -> Outcome:
+        """The entry follows the new text; the text it replaces goes to its edit history."""
+        if edit.tombstone:
+            return await self.message_deleted(
+                MessageDeleted(edit.event_id, edit.channel, edit.ts, edit.edit_ts)
+            )
+
+        def apply(entry: TimelineEntry) -> Outcome:
+            if edit.text == entry.text and list(edit.files) == entry.data.get("files", []):
+                return Outcome.IGNORED  # an unfurl or a reply count changed, not the message
+            entry.data = captured.with_edit(entry.data, entry.text, edit.files, edit.edit_ts)
+            entry.text = edit.text
+            entry.edited_at = self._when(edit.edit_ts)
+            return Outcome.EDITED
+
+        return await self._change_captured(edit.event_id, edit.channel, edit.ts, apply)
+
+    async def message_deleted(self, deletion: MessageDeleted) -> Outcome:
+        """The entry stays (the log must not lose what happened) and is marked deleted."""
+
+        def apply(entry: TimelineEntry) -> Outcome:
+            if entry.deleted:
+                return Outcome.IGNORED
+            entry.deleted = True
+            entry.deleted_at = self._when(deletion.deleted_ts)
+            return Outcome.DELETED
+
+        return await self._change_captured(deletion.event_id, deletion.channel, deletion.ts, apply)
+
+    async def _change_captured(self, event_id: str, channel: str, ts: str, apply: Any) -> Outcome:
+        incident_id = await self.ctx.incident_channels.incident_for(channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        async with self.locks.hold((channel, ts)), self.slots:
+            # Most edits in an incident channel are of messages nobody flagged: a read, no write.
+            async with self.ctx.sessions() as session:
+                entry = await store.entry_for_message(session, incident_id, ts)
+            if entry is None or entry.kind != timeline.Kind.MESSAGE:
+                return Outcome.IGNORED
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(session, incident_id, ts, for_update=True)
+                if entry is None:
+                    return Outcome.IGNORED
+                return apply(entry)
+
+    # ------------------------------------------------------------------------- helpers
+
+    def _when(self, ts: str | None) -> datetime:
+        return ts_to_datetime(ts) if ts and is_slack_ts(ts) else self.ctx.clock.now()
+
+    async def _react(self, channel: str, ts: str, *, add: bool) -> None:
+        """Show (or take back) the bot's confirmation; the entry is saved either way."""
+        try:
+            if add:
+                await self.ctx.slack.reactions_add(
+                    channel=channel, timestamp=ts, name=CONFIRM_EMOJI
+                )
+            else:
+                await self.ctx.slack.reactions_remove(
+                    channel=channel, timestamp=ts, name=CONFIRM_EMOJI
+                )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in {"already_reacted", "no_reaction", "message_not_found"}:
+                log.warning(
+                    "could not %s the capture confirmation on %s: %s",
+                    "add" if add else "remove",
+                    ts,
+                    error,
+                )
+
+    def _maybe_prune(self) -> None:
+        """Forget old event ids about once an hour per process, off the event's path."""
+        if time.monotonic() - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = time.monotonic()
+        self.ctx.tasks.spawn(self._prune(), name="prune processed events")
+
+    async def _prune(self) -> None:
+        async with self.ctx.sessions.begin() as session:
+            removed = await store.prune_events(session, self.ctx.clock.now() - EVENT_RETENTION)
+        log.info("forgot %d processed event ids", removed)
