@@ -94,6 +94,7 @@ def create_web_app(bot: BotContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await bot.open()
         try:
             await bot.incident_channels.load()
         except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
@@ -101,6 +102,8 @@ def create_web_app(bot: BotContext) -> Starlette:
         yield
         # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
         await bot.tasks.drain()
+        if bot.slack.session is not None:
+            await bot.slack.session.close()
 
     app = Starlette(
         routes=[

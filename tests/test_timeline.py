@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from app.domain.slack_ts import ts_to_datetime
 from app.services import timeline
-from app.services.capture import Capture, Outcome, Reaction
+from app.services.capture import Capture, Outcome, Reaction, _NewEntry, fetch_message
 from app.services.context import BotContext
 from app.store.models import Incident, ProcessedEvent, TimelineEntry
 from tests import slack_events as ev
@@ -178,9 +178,16 @@ async def test_a_processed_event_stays_processed_for_a_process_that_never_saw_it
     ts = fake_slack.add_message(channel, "Cache flushed", user="ULEAD")
     await send(slack, bot, ev.added(channel, ts), event_id="EvDURABLE")
     fresh = Capture(bot)  # no memory of anything
-    outcome = await fresh.reaction_added(Reaction("EvDURABLE", channel, ts, "UOTHER", "pushpin"))
-    assert outcome is Outcome.DUPLICATE
+    retried = Reaction("EvDURABLE", channel, ts, "UOTHER", "pushpin", retry=True)
+    assert await fresh.reaction_added(retried) is Outcome.DUPLICATE
     assert len(await entries(bot, "message")) == 1
+    assert slack_calls(fake_slack).count("conversations.history") == 1  # not fetched again
+
+    # Not marked as a retry (Slack's duplicate delivery): the claim still refuses it.
+    duplicate = Reaction("EvDURABLE", channel, ts, "UOTHER", "pushpin")
+    assert await Capture(bot).reaction_added(duplicate) is Outcome.DUPLICATE
+    assert len(await entries(bot, "message")) == 1
+    assert slack_calls(fake_slack).count("reactions.add") == 1
 
 
 async def test_two_replicas_capturing_one_message_at_once_make_one_entry(
@@ -198,6 +205,34 @@ async def test_two_replicas_capturing_one_message_at_once_make_one_entry(
     [entry] = await entries(bot, "message")
     assert {f["user"] for f in entry.data["flagged_by"]} == {"UOTHER", "ULEAD"}
     assert len(confirmations(fake_slack, channel, ts)) == 1
+
+
+async def test_a_conflict_in_a_batch_of_new_entries_sends_only_that_one_to_be_flagged(
+    fake_slack: FakeSlack, bot: BotContext, incident: Incident
+) -> None:
+    """Captures finishing together are saved in one transaction; one message captured by
+    another replica meanwhile must not cost the others their entries."""
+    channel = incident.channel_id
+    assert channel is not None
+    taken, fresh, other = (fake_slack.add_message(channel, t, user="ULEAD") for t in "abc")
+    await Capture(bot).reaction_added(Reaction("EvElsewhere", channel, taken, "ULEAD", "pushpin"))
+
+    capture = Capture(bot)
+    batch = [
+        _NewEntry(incident.id, Reaction(f"Ev{ts}", channel, ts, "UOTHER", "pushpin"), message)
+        for ts in (fresh, taken, other)
+        for message in [await fetch_message(bot, channel, ts)]
+    ]
+    outcomes = await capture._write_new_entries(batch)
+    assert [o.value for o in outcomes] == ["created", "retry", "created"]
+    assert sorted(e.source_ts for e in await entries(bot, "message")) == sorted(
+        [taken, fresh, other]
+    )
+    # The retried one then takes the flag path, as reaction_added does after a RETRY.
+    flagged = await capture.reaction_added(
+        Reaction(f"Ev{taken}", channel, taken, "UOTHER", "pushpin")
+    )
+    assert flagged is Outcome.FLAGGED
 
 
 @pytest.mark.policy(str(POLICIES / "two_timeline_emoji.yml"))

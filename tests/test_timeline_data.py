@@ -81,3 +81,13 @@ def test_a_multiline_message_is_one_line_with_its_local_time() -> None:
     item.text = "line one\nline two"
     line = entry_line(item, ZoneInfo("Asia/Kolkata"))
     assert line == "`14:35` :memo: Note by <@U1>: line one line two"
+
+
+def test_an_event_without_an_id_is_known_by_its_content() -> None:
+    from app.slack.timeline import event_id
+
+    event = {"type": "reaction_added", "user": "U1", "item": {"channel": "C1", "ts": "1.2"}}
+    assert event_id({"event_id": "Ev1", "event": event}) == "Ev1"
+    digest = event_id({"event": event})
+    assert digest == event_id({"event": dict(event)}) and len(digest) <= 64
+    assert digest != event_id({"event": {**event, "user": "U2"}})

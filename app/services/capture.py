@@ -12,17 +12,21 @@ import asyncio
 import enum
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts, ts_to_datetime
 from app.services import timeline
 from app.services.context import BotContext
+from app.services.group_commit import GroupCommit
 from app.services.locks import KeyedLocks
 from app.store import timeline as store
 from app.store.models import Incident, TimelineEntry
@@ -32,10 +36,11 @@ log = logging.getLogger(__name__)
 CONFIRM_EMOJI = "white_check_mark"
 # Captures running at once (each holds a database connection for a moment and makes 2-3 Slack
 # calls); more wait their turn in memory rather than exhausting the connection pool.
-MAX_CONCURRENT = 32
+MAX_CONCURRENT = 64
 EVENT_RETENTION = timedelta(hours=24)  # Slack's last retry comes about 5 minutes after the first
 PRUNE_EVERY = 3600.0
 ATTEMPTS = 3
+CAPTURED_MEMORY = 10_000
 
 
 class Outcome(enum.Enum):
@@ -58,6 +63,7 @@ class Reaction:
     ts: str
     user: str
     emoji: str
+    retry: bool = False  # Slack marked the delivery as a retry (X-Slack-Retry-Num)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,27 @@ class FetchedMessage:
 
 class _Vanished(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _NewEntry:
+    incident_id: int
+    reaction: Reaction
+    message: FetchedMessage
+
+
+def _entry_data(reaction: Reaction, message: FetchedMessage) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "channel": reaction.channel,
+        "permalink": message.permalink,
+        "files": list(message.files),
+        "thread_ts": message.thread_ts,
+        "flagged_by": [],
+        "edits": [],
+    }
+    if message.bot_id:
+        data.update(bot_id=message.bot_id, username=message.username)
+    return captured.with_flag(data, reaction.user, reaction.emoji)
 
 
 class MessageGone(Exception):
@@ -155,6 +182,11 @@ class Capture:
         self.ctx = ctx
         self.locks = KeyedLocks()
         self.slots = asyncio.Semaphore(max_concurrent)
+        # Messages this process put in a timeline lately. Only a hint that saves a database read
+        # per reaction: a wrong "yes" is found out by the claim, a wrong "no" by the unique key.
+        self._captured: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # New entries arriving together are written together (one transaction per batch).
+        self._new_entries: GroupCommit[_NewEntry, Outcome] = GroupCommit(self._write_new_entries)
         self._last_prune = time.monotonic()
 
     # ------------------------------------------------------------------------- reactions
@@ -164,30 +196,56 @@ class Capture:
         incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
         if incident_id is None:
             return Outcome.IGNORED
-        async with self.locks.hold((reaction.channel, reaction.ts)), self.slots:
-            outcome = Outcome.RETRY
-            for _ in range(ATTEMPTS):
-                outcome = await self._add_once(incident_id, reaction)
-                if outcome is not Outcome.RETRY:
-                    break
+        key = (reaction.channel, reaction.ts)
+        async with self.locks.hold(key), self.slots:
+            outcome = await self._add(incident_id, reaction)
             if outcome is Outcome.CREATED:
                 await self._react(reaction.channel, reaction.ts, add=True)
+            if outcome in {Outcome.CREATED, Outcome.FLAGGED, Outcome.DUPLICATE}:
+                self._remember(key)
         self._maybe_prune()
         return outcome
 
-    async def _add_once(self, incident_id: int, reaction: Reaction) -> Outcome:
-        async with self.ctx.sessions() as session:
-            if await store.event_seen(session, reaction.event_id):
-                return Outcome.DUPLICATE
-            exists = await store.entry_for_message(session, incident_id, reaction.ts)
-        if exists is not None:
-            return await self._flag_existing(incident_id, reaction)
-        try:
-            message = await fetch_message(self.ctx, reaction.channel, reaction.ts)
-        except MessageGone:
-            log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
-            return Outcome.GONE
-        return await self._create(incident_id, reaction, message)
+    async def _add(self, incident_id: int, reaction: Reaction) -> Outcome:
+        """Flag the entry if there is one, else fetch the message and create it.
+
+        Whether there is one is first guessed (this process's memory; for a delivery Slack marks
+        as a retry, which may follow a success anywhere, the database), so the usual reaction
+        costs no read before its write and the Slack fetch is never done for nothing here. A
+        wrong guess costs one round more: a unique-key conflict sends a create to the flag path,
+        a vanished entry sends a flag to the create path.
+        """
+        key = (reaction.channel, reaction.ts)
+        exists = key in self._captured
+        if not exists and reaction.retry:
+            async with self.ctx.sessions() as session:
+                if await store.event_seen(session, reaction.event_id):
+                    return Outcome.DUPLICATE
+                exists = (
+                    await store.entry_for_message(session, incident_id, reaction.ts) is not None
+                )
+        message: FetchedMessage | None = None
+        for _ in range(ATTEMPTS):
+            if exists:
+                outcome = await self._flag_existing(incident_id, reaction)
+            else:
+                if message is None:
+                    try:
+                        message = await fetch_message(self.ctx, reaction.channel, reaction.ts)
+                    except MessageGone:
+                        log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
+                        return Outcome.GONE
+                outcome = await self._create(incident_id, reaction, message)
+            if outcome is not Outcome.RETRY:
+                return outcome
+            exists = not exists
+        return Outcome.RETRY
+
+    def _remember(self, key: tuple[str, str]) -> None:
+        self._captured[key] = None
+        self._captured.move_to_end(key)
+        while len(self._captured) > CAPTURED_MEMORY:
+            self._captured.popitem(last=False)
 
     async def _flag_existing(self, incident_id: int, reaction: Reaction) -> Outcome:
         try:
@@ -208,25 +266,46 @@ class Capture:
     async def _create(
         self, incident_id: int, reaction: Reaction, message: FetchedMessage
     ) -> Outcome:
-        now = self.ctx.clock.now()
-        data: dict[str, Any] = {
-            "channel": reaction.channel,
-            "permalink": message.permalink,
-            "files": list(message.files),
-            "thread_ts": message.thread_ts,
-            "flagged_by": [],
-            "edits": [],
-        }
-        if message.bot_id:
-            data.update(bot_id=message.bot_id, username=message.username)
-        data = captured.with_flag(data, reaction.user, reaction.emoji)
+        return await self._new_entries.submit(_NewEntry(incident_id, reaction, message))
+
+    async def _write_new_entries(self, batch: Sequence[_NewEntry]) -> list[Outcome]:
+        """Save a batch of captures in one transaction; if one of them conflicts (another
+        replica captured that message meanwhile), save them one by one so only it retries."""
         try:
-            async with self.ctx.sessions.begin() as session:
-                if not await store.claim_event(session, reaction.event_id, now):
-                    return Outcome.DUPLICATE
-                incident = await session.get(Incident, incident_id)
+            return await self._insert_entries(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                return [Outcome.RETRY]  # captured elsewhere: add our reaction to its entry
+        outcomes = []
+        for item in batch:
+            try:
+                outcomes += await self._insert_entries([item])
+            except IntegrityError:
+                outcomes.append(Outcome.RETRY)
+        return outcomes
+
+    async def _insert_entries(self, batch: Sequence[_NewEntry]) -> list[Outcome]:
+        now = self.ctx.clock.now()
+        outcomes: list[Outcome] = []
+        async with self.ctx.sessions.begin() as session:
+            claimed = await store.claim_events(
+                session, [item.reaction.event_id for item in batch], now
+            )
+            incidents: dict[int, Incident | None] = {}
+            for item in batch:
+                if item.reaction.event_id not in claimed:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                if item.incident_id not in incidents:
+                    # Only the id is needed: the full row carries a policy snapshot to decode.
+                    incidents[item.incident_id] = await session.get(
+                        Incident, item.incident_id, options=[load_only(Incident.id)]
+                    )
+                incident = incidents[item.incident_id]
                 if incident is None:
-                    return Outcome.IGNORED
+                    outcomes.append(Outcome.IGNORED)
+                    continue
+                message = item.message
                 timeline.record(
                     session,
                     incident,
@@ -235,14 +314,12 @@ class Capture:
                     occurred_at=ts_to_datetime(message.ts),
                     actor_id=message.user,
                     text=message.text,
-                    data=data,
+                    data=_entry_data(item.reaction, message),
                     source_ts=message.ts,
                 )
-                await session.flush()
-        except IntegrityError:
-            # Another replica captured this message a moment ago: add our reaction to its entry.
-            return Outcome.RETRY
-        return Outcome.CREATED
+                outcomes.append(Outcome.CREATED)
+            await session.flush()
+        return outcomes
 
     async def reaction_removed(self, reaction: Reaction) -> Outcome:
         """Forget this reaction; when it was the message's last timeline reaction, the entry."""
@@ -263,6 +340,7 @@ class Capture:
                     entry.data = data
                     return Outcome.UNFLAGGED
                 await session.delete(entry)
+            self._captured.pop((reaction.channel, reaction.ts), None)
             await self._react(reaction.channel, reaction.ts, add=False)
         return Outcome.REMOVED
 

@@ -9,10 +9,13 @@ service as a background task.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 
 from app.domain import captured
@@ -81,12 +84,24 @@ async def _timeline(call: CommandCall) -> None:
     await call.ack(message.text, layout=message.blocks)
 
 
+def event_id(body: dict[str, Any]) -> str:
+    """Slack's id of the delivery; without one (never from Slack), a digest of the event, so
+    the same event still counts once."""
+    given = body.get("event_id")
+    if isinstance(given, str) and given:
+        return given[:64]
+    digest = hashlib.sha256(json.dumps(body.get("event"), sort_keys=True).encode()).hexdigest()
+    return "digest-" + digest[:57]
+
+
 def _emoji_name(reaction: str) -> str:
     """`thumbsup::skin-tone-2` -> `thumbsup`: a skin tone does not make another emoji."""
     return reaction.split("::", 1)[0]
 
 
-def parse_reaction(body: dict[str, Any], emoji: frozenset[str]) -> Reaction | None:
+def parse_reaction(
+    body: dict[str, Any], emoji: frozenset[str], *, retry: bool = False
+) -> Reaction | None:
     """The reaction if it is a timeline emoji on a message; None for everything else."""
     event = body.get("event") or {}
     item = event.get("item") or {}
@@ -96,7 +111,12 @@ def parse_reaction(body: dict[str, Any], emoji: frozenset[str]) -> Reaction | No
     channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
     if not (isinstance(channel, str) and is_slack_ts(ts) and isinstance(user, str)):
         return None
-    return Reaction(str(body.get("event_id") or ""), channel, ts, user, name)
+    return Reaction(event_id(body), channel, ts, user, name, retry)
+
+
+def is_retry(request: AsyncBoltRequest) -> bool:
+    """Slack redelivers an event it thinks we missed with X-Slack-Retry-Num set."""
+    return bool(request.headers.get("x-slack-retry-num"))
 
 
 def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted | None:
@@ -104,7 +124,6 @@ def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted
     event = body.get("event") or {}
     subtype = event.get("subtype")
     channel = event.get("channel")
-    event_id = str(body.get("event_id") or "")
     if not isinstance(channel, str):
         return None
     if subtype == "message_changed":
@@ -113,7 +132,7 @@ def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted
             return None
         edited = message.get("edited") or {}
         return MessageEdited(
-            event_id=event_id,
+            event_id=event_id(body),
             channel=channel,
             ts=message["ts"],
             text=str(message.get("text") or ""),
@@ -122,7 +141,7 @@ def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted
             tombstone=message.get("subtype") == "tombstone",
         )
     if subtype == "message_deleted" and is_slack_ts(event.get("deleted_ts")):
-        return MessageDeleted(event_id, channel, event["deleted_ts"], event.get("event_ts"))
+        return MessageDeleted(event_id(body), channel, event["deleted_ts"], event.get("event_ts"))
     return None
 
 
@@ -131,8 +150,8 @@ def register(app: AsyncApp, bot: BotContext) -> None:
     emoji = frozenset(bot.policy.timeline_emoji)
 
     @app.event("reaction_added")
-    async def reaction_added(body: dict[str, Any]) -> None:
-        reaction = parse_reaction(body, emoji)
+    async def reaction_added(body: dict[str, Any], request: AsyncBoltRequest) -> None:
+        reaction = parse_reaction(body, emoji, retry=is_retry(request))
         if reaction is None or bot.incident_channels.known_not_incident(reaction.channel):
             return
         bot.tasks.spawn(capture.reaction_added(reaction), name=f"capture {reaction.ts}")

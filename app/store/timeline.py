@@ -26,6 +26,21 @@ async def claim_event(session: AsyncSession, event_id: str, now: datetime) -> bo
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+async def claim_events(session: AsyncSession, event_ids: list[str], now: datetime) -> set[str]:
+    """`claim_event` for many events in one statement; returns the ids claimed now."""
+    if not event_ids:
+        return set()
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ProcessedEvent)
+        .values([{"event_id": event_id, "received_at": now} for event_id in event_ids])
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(ProcessedEvent.event_id)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def event_seen(session: AsyncSession, event_id: str) -> bool:
     found = await session.execute(
         select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == event_id)
