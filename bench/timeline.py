@@ -13,7 +13,12 @@ message is in the timeline and confirmed with the bot's reaction, and prints:
 - acked events/s: N / time to ack them all (the HTTP edge alone);
 - processed events/s: N / time until all N entries are stored and confirmed (end to end);
 - ack latency p50 / p90 / p99 / max;
+- the CPU time of the bot and of this process, to tell a busy bot from a waiting one;
 - entries stored (must be exactly N) and the Slack calls made.
+
+`--database-url` points at a PostgreSQL database to use instead of a fresh SQLite file: it is
+emptied first. `BENCH_SERVER="profile_serve.py"` runs that script instead of `-m app serve`, e.g.
+to profile the bot. The temporary SQLite file is left in /tmp/bench-timeline-*.
 
 See bench/README.md for figures measured on the project's 2-core machine.
 """

@@ -379,6 +379,20 @@ async def test_a_message_deleted_before_it_is_fetched_is_not_captured(
     assert "reactions.add" not in slack_calls(fake_slack)
 
 
+async def test_a_message_slack_will_not_give_is_not_captured_and_nothing_breaks(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
+) -> None:
+    channel = incident.channel_id
+    assert channel is not None
+    ts = fake_slack.add_message(channel, "hello", user="ULEAD")
+    fake_slack.fail_next("conversations.history", "not_in_channel")
+    await send(slack, bot, ev.added(channel, ts))
+    assert await entries(bot, "message") == []
+    assert confirmations(fake_slack, channel, ts) == []
+    await send(slack, bot, ev.added(channel, ts, user="ULEAD"))  # works again afterwards
+    assert len(await entries(bot, "message")) == 1
+
+
 # ------------------------------------------------------------------------------ edits, deletions
 
 

@@ -53,6 +53,7 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     GONE = "gone"  # the message no longer exists in Slack
+    FAILED = "failed"  # Slack would not give us the message
     RETRY = "retry"
 
 
@@ -235,6 +236,16 @@ class Capture:
                     except MessageGone:
                         log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
                         return Outcome.GONE
+                    except SlackApiError as exc:
+                        # E.g. the bot was removed from the channel: no confirmation appears, so
+                        # people see the message was not captured.
+                        log.warning(
+                            "could not fetch flagged message %s in %s: %s",
+                            reaction.ts,
+                            reaction.channel,
+                            exc.response.get("error"),
+                        )
+                        return Outcome.FAILED
                 outcome = await self._create(incident_id, reaction, message)
             if outcome is not Outcome.RETRY:
                 return outcome
