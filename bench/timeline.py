@@ -18,7 +18,7 @@ message is in the timeline and confirmed with the bot's reaction, and prints:
 
 `--database-url` points at a PostgreSQL database to use instead of a fresh SQLite file: it is
 emptied first. `BENCH_SERVER="profile_serve.py"` runs that script instead of `-m app serve`, e.g.
-to profile the bot. The temporary SQLite file is left in /tmp/bench-timeline-*.
+to profile the bot.
 
 See bench/README.md for figures measured on the project's 2-core machine.
 """
@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -255,6 +256,7 @@ async def run(args: argparse.Namespace) -> int:
         server.terminate()
         await asyncio.to_thread(server.wait, 60)
         await fake.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
     calls = Counter(c.method for c in fake.calls)
     db = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
