@@ -115,6 +115,11 @@ def create_web_app(bot: BotContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await bot.open()
+        try:
+            await bot.incident_channels.load()
+        except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
+            log.exception("could not load the incident channels at start")
         # Learn the bot's own user id now rather than on the first declare's critical path.
         try:
             await bot.bot_user_id()
@@ -125,6 +130,8 @@ def create_web_app(bot: BotContext) -> Starlette:
         yield
         # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
         await bot.tasks.drain()
+        if bot.slack.session is not None:
+            await bot.slack.session.close()
 
     app = Starlette(
         routes=[

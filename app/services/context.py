@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app.clock import Clock, SystemClock
 from app.policy import Policy
+from app.services.incident_channels import IncidentChannels
 from app.services.tasks import BackgroundTasks
 from app.settings import Settings
 from app.store.db import make_engine, make_sessionmaker
@@ -45,7 +47,12 @@ class BotContext:
     slack: AsyncWebClient
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
+    incident_channels: IncidentChannels = field(init=False)
     _bot_user_id: str | None = None
+
+    def __post_init__(self) -> None:
+        self.incident_channels = IncidentChannels(self.sessions)
 
     @classmethod
     def create(cls, settings: Settings, policy: Policy, clock: Clock | None = None) -> BotContext:
@@ -65,6 +72,20 @@ class BotContext:
             self._bot_user_id = (await self.slack.auth_test())["user_id"]
         return self._bot_user_id
 
+    async def open(self) -> None:
+        """Give the Slack client one connection pool for the life of the process.
+
+        Without it slack-sdk opens a new HTTP session (and TCP connection) for every call, which
+        under a burst of events costs more than the call itself.
+        """
+        if self.slack.session is None or self.slack.session.closed:
+            self.slack.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.slack.timeout)
+            )
+
     async def close(self) -> None:
+        """Finish acknowledged work, then release connections."""
         await self.tasks.drain()
+        if self.slack.session is not None and not self.slack.session.closed:
+            await self.slack.session.close()
         await self.engine.dispose()

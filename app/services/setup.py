@@ -159,6 +159,7 @@ async def _create_channel(ctx: BotContext, incident: Incident) -> None:
                 continue
             raise StepFailed("create_channel", _slack_error(exc)) from exc
         await _save(ctx, incident, channel_id=response["channel"]["id"], channel_name=name)
+        ctx.incident_channels.add(incident.channel_id, incident.id)  # type: ignore[arg-type]
         return
     raise StepFailed("create_channel", "name_taken")
 

@@ -1,21 +1,29 @@
-"""The one way anything is written to an incident's timeline."""
+"""The one way anything is written to an incident's timeline, and the notes people add."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.store import timeline as store
 from app.store.models import Incident, TimelineEntry
+
+if TYPE_CHECKING:
+    from app.services.context import BotContext
 
 
 class Kind:
     """Timeline entry kinds; automatic ones are written by services, never by hand."""
 
+    # Written by people.
+    NOTE = "note"  # /incident note
+    MESSAGE = "message"  # a Slack message flagged with a timeline emoji
+    # Automatic: everything the bot does or is told, with who (actor_id) and when.
     DECLARED = "declared"
-    NOTE = "note"
-    MESSAGE = "message"
     SEVERITY_CHANGED = "severity_changed"
     STATUS_CHANGED = "status_changed"
     PAGED = "paged"
@@ -27,6 +35,20 @@ class Kind:
     ACTION_ITEM = "action_item"  # added or done; data["event"] says which
     REVIEW_HELD = "review_held"
     SETUP_FAILED = "setup_failed"
+
+    AUTOMATIC = frozenset(
+        {
+            DECLARED,
+            SEVERITY_CHANGED,
+            STATUS_CHANGED,
+            PAGED,
+            ACKNOWLEDGED,
+            LEAD_ASSIGNED,
+            RESOLVED,
+            REOPENED,
+            SETUP_FAILED,
+        }
+    )
 
 
 def record(
@@ -41,7 +63,12 @@ def record(
     data: dict[str, Any] | None = None,
     source_ts: str | None = None,
 ) -> TimelineEntry:
-    """Add an entry in the caller's transaction, so a change and its entry commit together."""
+    """Add an entry in the caller's transaction, so a change and its entry commit together.
+
+    `occurred_at` defaults to `now`; give it when the event happened earlier (a captured message
+    keeps its own Slack time). `source_ts` ties the entry to one Slack message of the incident's
+    channel: the database keeps at most one entry per message.
+    """
     entry = TimelineEntry(
         incident_id=incident.id,
         kind=kind,
@@ -54,3 +81,30 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+async def add_note(ctx: BotContext, incident_id: int, author_id: str, text: str) -> TimelineEntry:
+    """Save a note by `author_id`, timed now."""
+    now = ctx.clock.now()
+    async with ctx.sessions.begin() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            raise LookupError(f"no incident with id {incident_id}")
+        return record(session, incident, Kind.NOTE, now=now, actor_id=author_id, text=text)
+
+
+async def link_message(ctx: BotContext, entry_id: int, ts: str) -> None:
+    """Tie an entry to the channel message that shows it (a note's echo), so flagging that
+    message with a timeline emoji finds the entry instead of capturing a copy."""
+    try:
+        async with ctx.sessions.begin() as session:
+            await session.execute(
+                update(TimelineEntry).where(TimelineEntry.id == entry_id).values(source_ts=ts)
+            )
+    except IntegrityError:
+        pass  # someone flagged the echo within the same instant: it is captured already
+
+
+async def entries(ctx: BotContext, incident_id: int) -> list[TimelineEntry]:
+    async with ctx.sessions() as session:
+        return await store.entries(session, incident_id)

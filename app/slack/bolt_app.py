@@ -11,11 +11,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.services.context import BotContext
-from app.slack import commands, declare, followup, lifecycle, people, severity, updates
+from app.slack import commands, declare, followup, lifecycle, people, severity, timeline, updates
 
 # Every module adds its `/incident` subcommands when imported; these also have listeners
 # (buttons, modals) to register on the app.
-WITH_LISTENERS = (declare, lifecycle, severity, followup)
+WITH_LISTENERS = (declare, lifecycle, severity, followup, timeline)
 SUBCOMMANDS_ONLY = (people, updates)
 
 

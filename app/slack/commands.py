@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.blocks import Block
 
 from app.services.context import BotContext
 from app.services.errors import UserError
@@ -36,23 +37,31 @@ class CommandCall:
     _respond: AsyncRespond
     acked: bool = field(default=False)
 
-    async def ack(self, text: str | None = None) -> None:
-        """Answer within Slack's 3 s; with text, the answer is an ephemeral message."""
+    async def ack(self, text: str | None = None, *, layout: list[Block] | None = None) -> None:
+        """Answer within Slack's 3 s; with text, the answer is an ephemeral message (laid out
+        as the `layout` blocks when given; `text` is then the notification fallback)."""
         if self.acked:
             if text:
-                await self.respond(text)
+                await self.respond(text, layout=layout)
             return
         self.acked = True
         if text is None:
             await self._ack()
         else:
-            await self._ack(
-                response_type="ephemeral", text=text, blocks=blocks.to_dicts(blocks.plain(text))
-            )
+            await self._ack(response_type="ephemeral", text=text, blocks=_layout(text, layout))
 
-    async def respond(self, text: str) -> None:
+    async def respond(self, text: str, *, layout: list[Block] | None = None) -> None:
         """A later ephemeral answer through the command's response_url."""
-        await self._respond(response_type="ephemeral", text=text, replace_original=False)
+        await self._respond(
+            response_type="ephemeral",
+            text=text,
+            blocks=blocks.to_dicts(layout) if layout is not None else None,
+            replace_original=False,
+        )
+
+
+def _layout(text: str, given: list[Block] | None) -> list[dict]:
+    return blocks.to_dicts(given if given is not None else blocks.plain(text))
 
 
 Handler = Callable[[CommandCall], Awaitable[None]]

@@ -141,3 +141,14 @@ async def open_incidents(session: AsyncSession) -> list[Incident]:
         .order_by(Incident.started_at, Incident.id)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def channel_ids(session: AsyncSession) -> dict[str, int]:
+    """Every incident channel id, with its incident's id."""
+    stmt = select(Incident.channel_id, Incident.id).where(Incident.channel_id.is_not(None))
+    return {channel: incident_id for channel, incident_id in (await session.execute(stmt)).all()}
+
+
+async def id_for_channel(session: AsyncSession, channel_id: str) -> int | None:
+    stmt = select(Incident.id).where(Incident.channel_id == channel_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

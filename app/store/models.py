@@ -127,6 +127,9 @@ class TimelineEntry(Base):
     source_ts: Mapped[str | None] = mapped_column(String(32))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False)
+    # When the captured Slack message was last edited or deleted (its old texts are in data).
+    edited_at: Mapped[datetime | None] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column()
 
     incident: Mapped[Incident] = relationship(back_populates="timeline", lazy="raise")
 
@@ -156,6 +159,8 @@ class ProcessedEvent(Base):
     """Slack event ids already handled, so redeliveries and retries change nothing."""
 
     __tablename__ = "processed_events"
+    # Old ids are pruned by age; Slack stops retrying an event within the hour.
+    __table_args__ = (Index("ix_processed_events_received_at", "received_at"),)
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(nullable=False)

@@ -205,8 +205,9 @@ class FakeSlack:
         user: str,
         thread_ts: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        ts: str | None = None,
     ) -> str:
-        """Seed a message (e.g. a human's) and return its ts."""
+        """Seed a message (e.g. a human's) and return its ts (``ts`` backdates it)."""
         if channel not in self.state.channels:
             raise KeyError(f"unknown channel {channel}")
         message: dict[str, Any] = {"user": user, "text": text}
@@ -214,7 +215,38 @@ class FakeSlack:
             message["thread_ts"] = thread_ts
         if files:
             message["files"] = files
+        if ts is not None:
+            if self.state.find_message(channel, ts) is not None:
+                raise ValueError(f"a message with ts {ts} already exists in {channel}")
+            message["ts"] = ts
         return self.state.append_message(channel, message)["ts"]
+
+    def add_reaction(self, channel: str, ts: str, name: str, *, user: str) -> None:
+        """A person reacts to a message (what Slack then announces with reaction_added)."""
+        self.state.require_message(channel, ts)
+        reacted = self.state.reactions.setdefault((channel, ts), [])
+        if (name, user) not in reacted:
+            reacted.append((name, user))
+
+    def remove_reaction(self, channel: str, ts: str, name: str, *, user: str) -> None:
+        reacted = self.state.reactions.get((channel, ts), [])
+        if (name, user) in reacted:
+            reacted.remove((name, user))
+
+    def edit_message(self, channel: str, ts: str, text: str, *, user: str) -> dict[str, Any]:
+        """A person edits a message; returns the message as a ``message_changed`` carries it."""
+        message = self.state.require_message(channel, ts)
+        previous = dict(message)
+        message["text"] = text
+        message["edited"] = {"user": user, "ts": self.state.new_ts()}
+        return {"message": self.state.render(channel, message), "previous_message": previous}
+
+    def delete_message(self, channel: str, ts: str) -> dict[str, Any]:
+        """A person deletes a message; returns it as ``message_deleted`` carries it."""
+        message = self.state.require_message(channel, ts)
+        self.state.messages[channel].remove(message)
+        self.state.reactions.pop((channel, ts), None)
+        return message
 
     def new_trigger_id(self) -> str:
         return self.state.new_trigger_id()

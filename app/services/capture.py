@@ -1,0 +1,443 @@
+"""Capturing Slack messages into incident timelines: reactions, edits and deletions.
+
+Runs after Slack has had its ack. Events about one message are applied one at a time, in the
+order they arrived (KeyedLocks); each change commits together with its event id, so a redelivery
+or a retry (`X-Slack-Retry-Num`) finds the id and changes nothing; and the database keeps one
+entry per (incident, message ts), so two replicas capturing the same message still make one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
+
+from app.domain import captured
+from app.domain.slack_ts import is_slack_ts, ts_to_datetime
+from app.services import timeline
+from app.services.context import BotContext
+from app.services.group_commit import GroupCommit
+from app.services.locks import KeyedLocks
+from app.store import timeline as store
+from app.store.models import Incident, TimelineEntry
+
+log = logging.getLogger(__name__)
+
+CONFIRM_EMOJI = "white_check_mark"
+# Captures running at once (each holds a database connection for a moment and makes 2-3 Slack
+# calls); more wait their turn in memory rather than exhausting the connection pool.
+MAX_CONCURRENT = 64
+EVENT_RETENTION = timedelta(hours=24)  # Slack's last retry comes about 5 minutes after the first
+PRUNE_EVERY = 3600.0
+ATTEMPTS = 3
+CAPTURED_MEMORY = 10_000
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    FLAGGED = "flagged"  # one more reaction on a message already in the timeline
+    UNFLAGGED = "unflagged"
+    REMOVED = "removed"
+    EDITED = "edited"
+    DELETED = "deleted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    GONE = "gone"  # the message no longer exists in Slack
+    FAILED = "failed"  # Slack would not give us the message
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    event_id: str
+    channel: str
+    ts: str
+    user: str
+    emoji: str
+    retry: bool = False  # Slack marked the delivery as a retry (X-Slack-Retry-Num)
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    event_id: str
+    channel: str
+    ts: str
+    text: str
+    files: tuple[str, ...]
+    edit_ts: str | None
+    tombstone: bool = False  # a parent with replies was deleted: Slack edits it into a stub
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    event_id: str
+    channel: str
+    ts: str
+    deleted_ts: str | None
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    ts: str
+    user: str | None
+    text: str
+    files: tuple[str, ...]
+    permalink: str
+    thread_ts: str | None
+    bot_id: str | None = None
+    username: str | None = None
+
+
+class _Vanished(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _NewEntry:
+    incident_id: int
+    reaction: Reaction
+    message: FetchedMessage
+
+
+def _entry_data(reaction: Reaction, message: FetchedMessage) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "channel": reaction.channel,
+        "permalink": message.permalink,
+        "files": list(message.files),
+        "thread_ts": message.thread_ts,
+        "flagged_by": [],
+        "edits": [],
+    }
+    if message.bot_id:
+        data.update(bot_id=message.bot_id, username=message.username)
+    return captured.with_flag(data, reaction.user, reaction.emoji)
+
+
+class MessageGone(Exception):
+    """The flagged message was deleted (or never existed) by the time we asked Slack."""
+
+
+async def fetch_message(ctx: BotContext, channel: str, ts: str) -> FetchedMessage:
+    """The message `ts` in `channel`, top-level or thread reply, with its permalink.
+
+    `conversations.history` (latest=ts, inclusive, limit=1) returns the newest top-level message
+    at or before ts: it is ours when the ts matches. A thread reply is not in the history, so
+    history then shows an older message (or none), and `conversations.replies`, which accepts a
+    reply's ts and returns its thread, is asked for the window [ts, ts]. The permalink is
+    fetched at the same time as the history, so a top-level message costs one round trip.
+    """
+    history, link = await asyncio.gather(
+        ctx.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1),
+        ctx.slack.chat_getPermalink(channel=channel, message_ts=ts),
+        return_exceptions=True,
+    )
+    for result in (link, history):
+        if isinstance(result, SlackApiError) and result.response.get("error") in {
+            "message_not_found",
+            "thread_not_found",
+        }:
+            raise MessageGone(ts)
+    for result in (history, link):
+        if isinstance(result, BaseException):
+            raise result
+    messages: list[dict[str, Any]] = history["messages"] or []  # type: ignore[index]
+    message = next((m for m in messages if m.get("ts") == ts), None)
+    if message is None:
+        try:
+            replies = await ctx.slack.conversations_replies(
+                channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") == "thread_not_found":
+                raise MessageGone(ts) from exc
+            raise
+        message = next((m for m in replies["messages"] or [] if m.get("ts") == ts), None)
+    if message is None:
+        raise MessageGone(ts)
+    return FetchedMessage(
+        ts=ts,
+        user=message.get("user"),
+        text=str(message.get("text") or ""),
+        files=tuple(captured.file_names(message.get("files"))),
+        permalink=str(link["permalink"]),  # type: ignore[index]
+        thread_ts=message.get("thread_ts") if message.get("thread_ts") != ts else None,
+        bot_id=message.get("bot_id"),
+        username=message.get("username"),
+    )
+
+
+class Capture:
+    """The capture service of one process: its per-message locks and its concurrency limit."""
+
+    def __init__(self, ctx: BotContext, *, max_concurrent: int = MAX_CONCURRENT) -> None:
+        self.ctx = ctx
+        self.locks = KeyedLocks()
+        self.slots = asyncio.Semaphore(max_concurrent)
+        # Messages this process put in a timeline lately. Only a hint that saves a database read
+        # per reaction: a wrong "yes" is found out by the claim, a wrong "no" by the unique key.
+        self._captured: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # New entries arriving together are written together (one transaction per batch).
+        self._new_entries: GroupCommit[_NewEntry, Outcome] = GroupCommit(self._write_new_entries)
+        self._last_prune = time.monotonic()
+
+    # ------------------------------------------------------------------------- reactions
+
+    async def reaction_added(self, reaction: Reaction) -> Outcome:
+        """Put the message in the timeline (or note one more reaction on it), then confirm."""
+        incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        key = (reaction.channel, reaction.ts)
+        async with self.locks.hold(key), self.slots:
+            outcome = await self._add(incident_id, reaction)
+            if outcome is Outcome.CREATED:
+                await self._react(reaction.channel, reaction.ts, add=True)
+            if outcome in {Outcome.CREATED, Outcome.FLAGGED, Outcome.DUPLICATE}:
+                self._remember(key)
+        self._maybe_prune()
+        return outcome
+
+    async def _add(self, incident_id: int, reaction: Reaction) -> Outcome:
+        """Flag the entry if there is one, else fetch the message and create it.
+
+        Whether there is one is first guessed (this process's memory; for a delivery Slack marks
+        as a retry, which may follow a success anywhere, the database), so the usual reaction
+        costs no read before its write and the Slack fetch is never done for nothing here. A
+        wrong guess costs one round more: a unique-key conflict sends a create to the flag path,
+        a vanished entry sends a flag to the create path.
+        """
+        key = (reaction.channel, reaction.ts)
+        exists = key in self._captured
+        if not exists and reaction.retry:
+            async with self.ctx.sessions() as session:
+                if await store.event_seen(session, reaction.event_id):
+                    return Outcome.DUPLICATE
+                exists = (
+                    await store.entry_for_message(session, incident_id, reaction.ts) is not None
+                )
+        message: FetchedMessage | None = None
+        for _ in range(ATTEMPTS):
+            if exists:
+                outcome = await self._flag_existing(incident_id, reaction)
+            else:
+                if message is None:
+                    try:
+                        message = await fetch_message(self.ctx, reaction.channel, reaction.ts)
+                    except MessageGone:
+                        log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
+                        return Outcome.GONE
+                    except SlackApiError as exc:
+                        # E.g. the bot was removed from the channel: no confirmation appears, so
+                        # people see the message was not captured.
+                        log.warning(
+                            "could not fetch flagged message %s in %s: %s",
+                            reaction.ts,
+                            reaction.channel,
+                            exc.response.get("error"),
+                        )
+                        return Outcome.FAILED
+                outcome = await self._create(incident_id, reaction, message)
+            if outcome is not Outcome.RETRY:
+                return outcome
+            exists = not exists
+        return Outcome.RETRY
+
+    def _remember(self, key: tuple[str, str]) -> None:
+        self._captured[key] = None
+        self._captured.move_to_end(key)
+        while len(self._captured) > CAPTURED_MEMORY:
+            self._captured.popitem(last=False)
+
+    async def _flag_existing(self, incident_id: int, reaction: Reaction) -> Outcome:
+        try:
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(
+                    session, incident_id, reaction.ts, for_update=True
+                )
+                if entry is None:
+                    raise _Vanished  # removed by another replica since we looked: roll back
+                if entry.kind == timeline.Kind.MESSAGE:
+                    entry.data = captured.with_flag(entry.data, reaction.user, reaction.emoji)
+        except _Vanished:
+            return Outcome.RETRY
+        return Outcome.FLAGGED
+
+    async def _create(
+        self, incident_id: int, reaction: Reaction, message: FetchedMessage
+    ) -> Outcome:
+        return await self._new_entries.submit(_NewEntry(incident_id, reaction, message))
+
+    async def _write_new_entries(self, batch: Sequence[_NewEntry]) -> list[Outcome]:
+        """Save a batch of captures in one transaction; if one of them conflicts (another
+        replica captured that message meanwhile), save them one by one so only it retries."""
+        try:
+            return await self._insert_entries(batch)
+        except IntegrityError:
+            if len(batch) == 1:
+                return [Outcome.RETRY]  # captured elsewhere: add our reaction to its entry
+        outcomes = []
+        for item in batch:
+            try:
+                outcomes += await self._insert_entries([item])
+            except IntegrityError:
+                outcomes.append(Outcome.RETRY)
+        return outcomes
+
+    async def _insert_entries(self, batch: Sequence[_NewEntry]) -> list[Outcome]:
+        now = self.ctx.clock.now()
+        outcomes: list[Outcome] = []
+        async with self.ctx.sessions.begin() as session:
+            claimed = await store.claim_events(
+                session, [item.reaction.event_id for item in batch], now
+            )
+            incidents: dict[int, Incident | None] = {}
+            for item in batch:
+                if item.reaction.event_id not in claimed:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                if item.incident_id not in incidents:
+                    # Only the id is needed: the full row carries a policy snapshot to decode.
+                    incidents[item.incident_id] = await session.get(
+                        Incident, item.incident_id, options=[load_only(Incident.id)]
+                    )
+                incident = incidents[item.incident_id]
+                if incident is None:
+                    outcomes.append(Outcome.IGNORED)
+                    continue
+                message = item.message
+                timeline.record(
+                    session,
+                    incident,
+                    timeline.Kind.MESSAGE,
+                    now=now,
+                    occurred_at=ts_to_datetime(message.ts),
+                    actor_id=message.user,
+                    text=message.text,
+                    data=_entry_data(item.reaction, message),
+                    source_ts=message.ts,
+                )
+                outcomes.append(Outcome.CREATED)
+            await session.flush()
+        return outcomes
+
+    async def reaction_removed(self, reaction: Reaction) -> Outcome:
+        """Forget this reaction; when it was the message's last timeline reaction, the entry."""
+        incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        async with self.locks.hold((reaction.channel, reaction.ts)), self.slots:
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(
+                    session, incident_id, reaction.ts, for_update=True
+                )
+                if entry is None or entry.kind != timeline.Kind.MESSAGE:
+                    return Outcome.IGNORED
+                data = captured.without_flag(entry.data, reaction.user, reaction.emoji)
+                if captured.flags(data):
+                    entry.data = data
+                    return Outcome.UNFLAGGED
+                await session.delete(entry)
+            self._captured.pop((reaction.channel, reaction.ts), None)
+            await self._react(reaction.channel, reaction.ts, add=False)
+        return Outcome.REMOVED
+
+    # ------------------------------------------------------------------------- edits
+
+    async def message_edited(self, edit: MessageEdited) -> Outcome:
+        """The entry follows the new text; the text it replaces goes to its edit history."""
+        if edit.tombstone:
+            return await self.message_deleted(
+                MessageDeleted(edit.event_id, edit.channel, edit.ts, edit.edit_ts)
+            )
+
+        def apply(entry: TimelineEntry) -> Outcome:
+            if edit.text == entry.text and list(edit.files) == entry.data.get("files", []):
+                return Outcome.IGNORED  # an unfurl or a reply count changed, not the message
+            entry.data = captured.with_edit(entry.data, entry.text, edit.files, edit.edit_ts)
+            entry.text = edit.text
+            entry.edited_at = self._when(edit.edit_ts)
+            return Outcome.EDITED
+
+        return await self._change_captured(edit.event_id, edit.channel, edit.ts, apply)
+
+    async def message_deleted(self, deletion: MessageDeleted) -> Outcome:
+        """The entry stays (the log must not lose what happened) and is marked deleted."""
+
+        def apply(entry: TimelineEntry) -> Outcome:
+            if entry.deleted:
+                return Outcome.IGNORED
+            entry.deleted = True
+            entry.deleted_at = self._when(deletion.deleted_ts)
+            return Outcome.DELETED
+
+        return await self._change_captured(deletion.event_id, deletion.channel, deletion.ts, apply)
+
+    async def _change_captured(self, event_id: str, channel: str, ts: str, apply: Any) -> Outcome:
+        incident_id = await self.ctx.incident_channels.incident_for(channel)
+        if incident_id is None:
+            return Outcome.IGNORED
+        async with self.locks.hold((channel, ts)), self.slots:
+            # Most edits in an incident channel are of messages nobody flagged: a read, no write.
+            async with self.ctx.sessions() as session:
+                entry = await store.entry_for_message(session, incident_id, ts)
+            if entry is None or entry.kind != timeline.Kind.MESSAGE:
+                return Outcome.IGNORED
+            async with self.ctx.sessions.begin() as session:
+                if not await store.claim_event(session, event_id, self.ctx.clock.now()):
+                    return Outcome.DUPLICATE
+                entry = await store.entry_for_message(session, incident_id, ts, for_update=True)
+                if entry is None:
+                    return Outcome.IGNORED
+                return apply(entry)
+
+    # ------------------------------------------------------------------------- helpers
+
+    def _when(self, ts: str | None) -> datetime:
+        return ts_to_datetime(ts) if ts and is_slack_ts(ts) else self.ctx.clock.now()
+
+    async def _react(self, channel: str, ts: str, *, add: bool) -> None:
+        """Show (or take back) the bot's confirmation; the entry is saved either way."""
+        try:
+            if add:
+                await self.ctx.slack.reactions_add(
+                    channel=channel, timestamp=ts, name=CONFIRM_EMOJI
+                )
+            else:
+                await self.ctx.slack.reactions_remove(
+                    channel=channel, timestamp=ts, name=CONFIRM_EMOJI
+                )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in {"already_reacted", "no_reaction", "message_not_found"}:
+                log.warning(
+                    "could not %s the capture confirmation on %s: %s",
+                    "add" if add else "remove",
+                    ts,
+                    error,
+                )
+
+    def _maybe_prune(self) -> None:
+        """Forget old event ids about once an hour per process, off the event's path."""
+        if time.monotonic() - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = time.monotonic()
+        self.ctx.tasks.spawn(self._prune(), name="prune processed events")
+
+    async def _prune(self) -> None:
+        async with self.ctx.sessions.begin() as session:
+            removed = await store.prune_events(session, self.ctx.clock.now() - EVENT_RETENTION)
+        log.info("forgot %d processed event ids", removed)

@@ -1,0 +1,305 @@
+"""Benchmark: N timeline reactions through the full HTTP stack against a slow fake Slack.
+
+    python bench/timeline.py                      # 2,000 events, 50 ms Slack latency, SQLite
+    python bench/timeline.py --events 500 --latency 0.1 --database-url postgresql://…/bench
+
+The bot runs as it does in production, in its own process: `python -m app serve` (migrations,
+uvicorn, the real Starlette + Bolt app). This process plays Slack on both sides: the fake Web API
+(tests/fakeslack, every answer delayed by --latency) and the Events API, posting signed
+`reaction_added` events, each on a different message of one incident channel, with at most
+--concurrency requests in flight. It measures each request's ack latency, then waits until every
+message is in the timeline and confirmed with the bot's reaction, and prints:
+
+- acked events/s: N / time to ack them all (the HTTP edge alone);
+- processed events/s: N / time until all N entries are stored and confirmed (end to end);
+- ack latency p50 / p90 / p99 / max;
+- the CPU time of the bot and of this process, to tell a busy bot from a waiting one;
+- entries stored (must be exactly N) and the Slack calls made.
+
+`--database-url` points at a PostgreSQL database to use instead of a fresh SQLite file: it is
+emptied first. `BENCH_SERVER="profile_serve.py"` runs that script instead of `-m app serve`, e.g.
+to profile the bot.
+
+See bench/README.md for figures measured on the project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import httpx  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from app.policy import load_policy  # noqa: E402
+from app.services.context import BotContext  # noqa: E402
+from app.services.declare import DeclareRequest, declare  # noqa: E402
+from app.settings import Settings, normalize_database_url  # noqa: E402
+from app.store import incidents as store  # noqa: E402
+from app.store.migrate import upgrade  # noqa: E402
+from app.store.models import TimelineEntry  # noqa: E402
+from tests import slack_events  # noqa: E402
+from tests.conftest import manifest_bot_scopes  # noqa: E402
+from tests.fakeslack import FakeSlack  # noqa: E402
+from tests.slack_requests import SlackSender  # noqa: E402
+
+TOKEN = "xoxb-bench-token"
+SECRET = "bench-signing-secret"
+USERS = ("ULEAD", "UOTHER")
+
+
+class EventSender:
+    """Posts signed events like Slack. aiohttp rather than the tests' httpx client: its
+    connection pool costs far less CPU per request, which this process shares with the fake."""
+
+    def __init__(self, url: str, connections: int) -> None:
+        self.url = url + "/slack/events"
+        self.signer = SlackSender(url, SECRET, "http://unused")
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+
+    async def event(self, event: dict[str, Any]) -> int:
+        body = json.dumps(
+            {
+                "token": "unused",
+                "team_id": "T0001",
+                "api_app_id": "A0001",
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+                "event_time": int(time.time()),
+            }
+        )
+        headers = self.signer.signed_headers(body, content_type="application/json")
+        async with self.http.post(self.url, data=body.encode(), headers=headers) as response:
+            await response.read()
+            return response.status
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.signer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), to tell busy from waiting."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def seed(database_url: str, fake: FakeSlack, events: int) -> tuple[str, list[str]]:
+    """An incident with a set-up channel, and `events` messages in it to flag."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token=TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.base_url,
+        database_url=database_url,
+    )
+    bot = BotContext.create(settings, load_policy(None))
+    try:
+        incident = await declare(
+            bot, DeclareRequest(title="Benchmark", reporter_id="ULEAD", severity="P2")
+        )
+        channel = fake.add_channel("incident-bench", members=list(USERS))
+        async with bot.sessions.begin() as session:
+            await store.save_fields(
+                session,
+                incident.id,
+                bot.clock.now(),
+                channel_id=channel,
+                channel_name="incident-bench",
+                setup_complete=True,
+            )
+    finally:
+        await bot.engine.dispose()
+    messages = [
+        fake.add_message(channel, f"Observation {n}: error rate {n % 7}%", user=USERS[n % 2])
+        for n in range(events)
+    ]
+    return channel, messages
+
+
+async def stored(database_url: str) -> int:
+    from app.store.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            stmt = select(func.count()).where(TimelineEntry.kind == "message")
+            return int((await conn.execute(stmt)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def wait_healthy(url: str, server: subprocess.Popen[bytes], limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"the bot exited with {server.returncode}")
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the bot did not become healthy")
+
+
+async def run(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-timeline-"))
+    database_url = normalize_database_url(args.database_url or f"sqlite:///{workdir / 'bench.db'}")
+    if args.database_url:
+        from tests.conftest import _reset_schema
+
+        await asyncio.to_thread(_reset_schema, database_url)
+    else:
+        await asyncio.to_thread(upgrade, database_url)
+
+    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes())
+    for user in USERS:
+        fake.add_user(user)
+    await fake.start()
+    channel, messages = await seed(database_url, fake, args.events)
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    command = (os.environ.get("BENCH_SERVER") or "-m app serve").split()
+    server = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)  # noqa: ASYNC220
+    url = f"http://127.0.0.1:{port}"
+    sender = EventSender(url, args.concurrency)
+    try:
+        await wait_healthy(url, server)
+        # Bolt asks auth.test who it is on the first request; let that not count.
+        await sender.event(slack_events.added("CWARMUP", "1795905000.000001"))
+        fake.latency = args.latency
+        fake.calls.clear()
+
+        acks: list[float] = []
+        statuses: Counter[int] = Counter()
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for ts in messages:
+            queue.put_nowait(ts)
+
+        async def worker() -> None:
+            while not queue.empty():
+                ts = queue.get_nowait()
+                payload = slack_events.added(channel, ts, user=USERS[len(acks) % 2])
+                sent = time.perf_counter()
+                status = await sender.event(payload)
+                acks.append(time.perf_counter() - sent)
+                statuses[status] += 1
+
+        cpu_before, own_before = cpu_seconds(server.pid), time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        acked = time.perf_counter() - started
+
+        deadline = time.monotonic() + args.timeout
+        count = 0
+        while time.monotonic() < deadline:
+            count = await stored(database_url)
+            confirmed = len(fake.calls_to("reactions.add"))
+            if count >= args.events and confirmed >= args.events:
+                break
+            await asyncio.sleep(0.05)
+        processed = time.perf_counter() - started
+        bot_cpu = cpu_seconds(server.pid) - cpu_before
+        own_cpu = time.process_time() - own_before
+        confirmed = len(fake.calls_to("reactions.add"))
+    finally:
+        await sender.close()
+        server.terminate()
+        await asyncio.to_thread(server.wait, 60)
+        await fake.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    calls = Counter(c.method for c in fake.calls)
+    db = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    print(
+        f"timeline benchmark: {args.events} reaction_added events, {db}, Slack latency "
+        f"{args.latency * 1000:.0f} ms, {args.concurrency} requests in flight"
+    )
+    print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"HTTP statuses:      {dict(statuses)}")
+    print(f"acked events/s:     {args.events / acked:8.1f}  (all acked in {acked:.2f} s)")
+    print(
+        f"processed events/s: {args.events / processed:8.1f}  "
+        f"(stored and confirmed in {processed:.2f} s)"
+    )
+    print(
+        "ack latency ms:     "
+        f"p50 {percentile(acks, 50) * 1000:.1f}  p90 {percentile(acks, 90) * 1000:.1f}  "
+        f"p99 {percentile(acks, 99) * 1000:.1f}  max {max(acks) * 1000:.1f}  "
+        f"(mean {statistics.fmean(acks) * 1000:.1f})"
+    )
+    print(
+        f"CPU busy:           bot {bot_cpu:.1f} s, this process (fake Slack + sender) "
+        f"{own_cpu:.1f} s, over {processed:.1f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(f"entries stored:     {count} (expected {args.events})")
+    print(f"confirmations:      {confirmed}")
+    print("Slack calls:        " + ", ".join(f"{m} {n}" for m, n in sorted(calls.items())))
+    ok = count == args.events and confirmed == args.events and statuses == {200: args.events}
+    print("result:             " + ("OK" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--latency", type=float, default=0.05, help="fake Slack latency, s")
+    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight")
+    parser.add_argument("--timeout", type=float, default=300, help="wait for entries, s")
+    parser.add_argument(
+        "--database-url", help="default: a fresh SQLite file; a PostgreSQL database is reset"
+    )
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
