@@ -26,6 +26,7 @@ HINTS: dict[str, str] = {
     "timezone": "an IANA time zone name such as UTC or Europe/Paris",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
+    "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
 }
 
 
@@ -63,6 +64,8 @@ class Settings(BaseSettings):
     log_format: str = "text"
     incidents_channel: str | None = None
     timezone: str = "UTC"
+    # How often due pages and reminders are looked for; 0 runs no scheduler in this process.
+    escalation_tick_seconds: float = 5.0
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -114,6 +117,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("escalation_tick_seconds")
+    @classmethod
+    def _tick(cls, value: float) -> float:
+        if not 0 <= value <= 300:
+            raise ValueError("must be between 0 and 300 seconds")
         return value
 
     @field_validator("log_level")

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
+from app.scheduler import StepScheduler
 from app.services.context import BotContext
 from app.slack.bolt_app import build_bolt_app
 from app.store.db import ping
@@ -92,11 +93,20 @@ def create_web_app(bot: BotContext) -> Starlette:
             status_code=200 if healthy else 503,
         )
 
+    scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
-        await bot.tasks.drain()
+        await bot.open_http_session()
+        scheduler.start()
+        try:
+            yield
+        finally:
+            # SIGTERM: uvicorn stops accepting; the tick in progress ends, then we finish what
+            # was acked before exiting.
+            await scheduler.stop()
+            await bot.tasks.drain()
+            await bot.close_http_session()
 
     app = Starlette(
         routes=[
@@ -107,5 +117,6 @@ def create_web_app(bot: BotContext) -> Starlette:
         lifespan=lifespan,
     )
     app.state.bolt = bolt
+    app.state.scheduler = scheduler
     app.add_middleware(BodyLimit)
     return app

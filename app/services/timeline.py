@@ -19,11 +19,14 @@ class Kind:
     SEVERITY_CHANGED = "severity_changed"
     STATUS_CHANGED = "status_changed"
     PAGED = "paged"
+    ESCALATION_SKIPPED = "escalation_skipped"
+    RESPONSE_TARGET_MISSED = "response_target_missed"
     ACKNOWLEDGED = "acknowledged"
     LEAD_ASSIGNED = "lead_assigned"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     SETUP_FAILED = "setup_failed"
+    STEP_FAILED = "step_failed"
 
 
 def record(
