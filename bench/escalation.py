@@ -90,13 +90,16 @@ class RecordingScheduler(StepScheduler):
     def __init__(self, bot: BotContext, interval: float, reports: list[TickReport]) -> None:
         super().__init__(bot, interval)
         self.reports = reports
+        self.sent = 0
 
     async def _tick(self) -> None:
         if self._current is not None:
             return
         self._current = asyncio.current_task()
         try:
-            self.reports.append(await run_due_steps(self.bot, worker=self.worker))
+            report = await run_due_steps(self.bot, worker=self.worker)
+            self.reports.append(report)
+            self.sent += report.sent
         finally:
             self.ticks += 1
             self._current = None
@@ -329,6 +332,7 @@ async def main() -> int:
             )
         if quiet:
             print(f"tick, nothing due: {describe(quiet, 'ms', 1000)}  ({len(quiet)} ticks)")
+        print(f"steps per worker:  {', '.join(str(s.sent) for s in schedulers)}")
         print(
             f"duplicates:        {duplicates} channel pages sent twice; "
             f"{len(per_channel)} channels paged once or more; {dms_to_lead} DMs to L2"
