@@ -162,6 +162,12 @@ async def test_p0_pages_each_level_after_its_own_window_up_to_l4(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
 ) -> None:
     incident = await declare_incident(slack, fake_slack, bot, "P0")
+    [summary] = [
+        m for m in fake_slack.messages[incident.channel_id] if m["ts"] == incident.summary_ts
+    ]
+    path = json.dumps(summary["blocks"], ensure_ascii=False)
+    assert "L1 On-call Engineer (15 minutes) → L2 Engineering Lead" in path
+    assert "L4 CEO" in path and mentioned(path) == {"UREPORTER"}  # levels named, not mentioned
 
     # L1 at declaration: the channel message mentions only L1's people, and a DM reaches them.
     [l1] = pages(fake_slack, incident)

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from app.domain.escalation import chain
 from app.durations import format_duration
 from app.policy import Policy
 from app.store.models import Incident
@@ -206,6 +207,9 @@ def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message
                 text=_clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
             )
         ),
+        SectionBlock(
+            text=MarkdownTextObject(text=_clip(escalation_path(policy, incident.severity), 3000))
+        ),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -220,6 +224,20 @@ def summary_message(incident: Incident, policy: Policy, tz: ZoneInfo) -> Message
         f"({status_label(incident.status)})"
     )
     return Message(text=text, blocks=blocks)
+
+
+def escalation_path(policy: Policy, severity: str) -> str:
+    """The levels this severity may page, named (never mentioned: nobody is paged by reading)."""
+    levels = chain(policy, severity)
+    steps = []
+    for index, level in enumerate(levels):
+        last = index == len(levels) - 1
+        wait = f" ({format_duration(level.window)})" if level.window and not last else ""
+        steps.append(f"{level.key} {level.name}{wait}")
+    return (
+        f"*Escalation for {severity}* until someone acknowledges (`/incident ack`):\n"
+        + " → ".join(steps)
+    )
 
 
 def announcement(incident: Incident, policy: Policy) -> Message:
