@@ -27,6 +27,7 @@ HINTS: dict[str, str] = {
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
     "setup_lease_seconds": "a number of seconds such as 120",
+    "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
 }
 
 
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     # How long a half-done incident setup of a stopped or killed replica is left alone before
     # another run (a restart, another replica) finishes it.
     setup_lease_seconds: float = 120.0
+    # How often due pages and reminders are looked for; 0 runs no scheduler in this process.
+    escalation_tick_seconds: float = 5.0
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -118,6 +121,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("escalation_tick_seconds")
+    @classmethod
+    def _tick(cls, value: float) -> float:
+        if not 0 <= value <= 300:
+            raise ValueError("must be between 0 and 300 seconds")
         return value
 
     @field_validator("log_level")

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import __version__
+from app.scheduler import StepScheduler
 from app.services import setup
 from app.services.context import BotContext
 from app.slack.bolt_app import build_bolt_app
@@ -113,9 +114,11 @@ def create_web_app(bot: BotContext) -> Starlette:
             status_code=200 if healthy else 503,
         )
 
+    scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await bot.open()
+        await bot.open_http_session()
         try:
             await bot.incident_channels.load()
         except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
@@ -127,11 +130,15 @@ def create_web_app(bot: BotContext) -> Starlette:
             log.warning("auth.test at start-up failed (%s); will retry when needed", exc)
         # Setups a previous process left half done (killed mid-declare) are finished now.
         bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
-        yield
-        # SIGTERM: uvicorn stops accepting, then we finish what was acked before exiting.
-        await bot.tasks.drain()
-        if bot.slack.session is not None:
-            await bot.slack.session.close()
+        scheduler.start()
+        try:
+            yield
+        finally:
+            # SIGTERM: uvicorn stops accepting; the tick in progress ends, then we finish what
+            # was acked before exiting.
+            await scheduler.stop()
+            await bot.tasks.drain()
+            await bot.close_http_session()
 
     app = Starlette(
         routes=[
@@ -142,5 +149,6 @@ def create_web_app(bot: BotContext) -> Starlette:
         lifespan=lifespan,
     )
     app.state.bolt = bolt
+    app.state.scheduler = scheduler
     app.add_middleware(BodyLimit)
     return app

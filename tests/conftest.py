@@ -125,6 +125,9 @@ async def bot(
     """
     marker = request.node.get_closest_marker("settings")
     overrides = dict(marker.kwargs) if marker else {}
+    # Tests drive the scheduler's tick themselves (run_due_steps with the ManualClock); a test
+    # that wants the lifespan's scheduler running sets escalation_tick_seconds.
+    overrides.setdefault("escalation_tick_seconds", 0)
     policy_marker = request.node.get_closest_marker("policy")
     settings = make_settings(fake_slack, database_url, **overrides)
     policy = load_policy(policy_marker.args[0] if policy_marker else None)

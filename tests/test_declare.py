@@ -192,8 +192,8 @@ async def test_full_declare_saves_then_creates_channel_topic_invite_summary_and_
     assert "15 minutes" in rendered and "<@UREPORTER>" in rendered
     assert fake_slack.pins[channel.id] == [incident.summary_ts]
 
-    [declared] = await entries(bot)
-    assert declared.kind == "declared" and declared.actor_id == "UREPORTER"
+    [declared] = [e for e in await entries(bot) if e.kind == "declared"]
+    assert declared.actor_id == "UREPORTER"
 
 
 async def test_explicit_severity_wins_over_the_suggestion(
@@ -343,7 +343,8 @@ async def test_rate_limited_summary_is_delayed_not_lost(
     await submit(slack, bot, view, title="Queue backlog", severity="P1")
     [incident] = await incidents(bot)
     attempts = fake_slack.attempts_to("chat.postMessage")
-    assert [a.status for a in attempts] == [429, 200]
+    summaries = [a for a in attempts if a.args.get("text", "").startswith(incident.public_id)]
+    assert [a.status for a in summaries] == [429, 200]
     assert incident.summary_ts and incident.setup_complete
     assert fake_slack.pins[incident.channel_id] == [incident.summary_ts]
 
@@ -360,7 +361,8 @@ async def test_failed_channel_creation_keeps_the_incident_and_retry_completes_it
     assert "restricted_action" in (incident.setup_error or "")
     [dm] = fake_slack.calls_to("chat.postMessage")
     assert dm["channel"] == "UREPORTER" and "retry-setup INC-20261128-001" in dm["text"]
-    assert [e.kind for e in await entries(bot)] == ["declared", "setup_failed"]
+    kinds = [e.kind for e in await entries(bot) if not e.kind.startswith("escalation")]
+    assert kinds == ["declared", "setup_failed"]
 
     answer = (await slack.command("retry-setup INC-20261128-001")).json()
     assert "Retrying" in answer["text"]
@@ -394,7 +396,7 @@ async def test_a_step_that_failed_midway_is_retried_without_redoing_the_others(
             [
                 m
                 for m in fake_slack.calls_to("chat.postMessage")
-                if m["channel"] == incident.channel_id
+                if m["channel"] == incident.channel_id and m["text"].startswith("INC-")
             ]
         )
         == 1

@@ -34,6 +34,7 @@ EXPECTED_LOG = """\
 
 ## Timeline
 - 10:00 - Declared as P1 High: Payments are down (<@UREPORTER>)
+- 10:00 - L1 On-call Engineer had no one to page
 - 10:10 - Severity raised from P1 to P0: all regions (<@UREPORTER>)
 - 10:15 - <@ULEAD> is the incident lead (<@UREPORTER>)
 - 10:20 - Status changed from Investigating to Mitigating (<@ULEAD>)
@@ -147,7 +148,7 @@ async def test_export_prints_the_incident_log_filled_in_from_the_store(
     assert record["started_at"] == "2026-11-28T09:00:00+00:00"
     assert record["resolved_at"] == "2026-11-28T11:05:00+00:00"
     assert record["lead"] == "<@ULEAD>" and record["data_loss"] is False
-    assert len(record["timeline"]) == 9
+    assert len(record["timeline"]) == 10  # the markdown above, line for line
     assert record["action_items"][0] == {
         "text": "Alert on webhook failures",
         "owner": "<@UOTHER>",

@@ -81,7 +81,11 @@ async def test_slack_5xx_and_429_bursts_during_declare_lose_and_double_nothing(
         [incident] = (await session.execute(select(Incident))).scalars().all()
     assert incident.setup_complete
     assert len(fake_slack.channels) == 1
-    summaries = [m for m in fake_slack.messages[incident.channel_id] if m.get("blocks")]
+    summaries = [
+        m
+        for m in fake_slack.messages[incident.channel_id]
+        if (m.get("metadata") or {}).get("event_type") == "incident_summary"
+    ]
     assert len(summaries) == 1
     assert fake_slack.pins[incident.channel_id] == [incident.summary_ts]
     assert [c.status for c in fake_slack.attempts_to("conversations.create")] == [500, 500, 200]

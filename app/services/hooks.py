@@ -1,26 +1,22 @@
-"""The seam between running an incident and the escalation engine (issue 4).
+"""Where running an incident meets the escalation engine.
 
-Every function here is called AFTER the change it reports is committed, from a background task,
-and does nothing yet. When the escalation engine is merged, the maintainer wires these to it:
+Every function here is called AFTER the change it reports is committed. They keep the services
+of issue 5 (status, severity, resolve, reviews, action items) unaware of how pages and reminders
+are planned:
 
 - status updates and changes reset the update-reminder timer;
 - a severity change re-plans the chain (extend it on a raise, stop pages above a new cap);
 - resolving ends the chain and cancels the incident's pending pages and reminders;
-- reopening restarts what the engine does for an open incident, and cancels review reminders;
-- the two ``schedule_*`` functions insert durable scheduled rows. When such a row falls due,
-  the engine calls :func:`app.services.review.send_review_reminder` or
-  :func:`app.services.action_items.send_action_item_reminder`; while they return True it
-  schedules the next one at :func:`app.domain.reminders.next_review_reminder_at` /
-  :func:`app.domain.reminders.next_action_item_reminder_at` (given the time it sent).
-
-They take the bot context first, like every service, so the engine can reach the database and
-Slack without globals.
+- reopening cancels review reminders and restarts the update reminders of an open incident;
+- the two ``schedule_*`` functions insert durable scheduled rows (app/services/reminder_steps).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from app.services import escalation, reminder_steps
 
 if TYPE_CHECKING:
     from app.services.context import BotContext
@@ -29,25 +25,32 @@ if TYPE_CHECKING:
 
 async def on_status_update(bot: BotContext, incident: Incident) -> None:
     """A status update was posted or the status changed: the update reminder starts over."""
+    await escalation.on_status_update(bot, incident)
 
 
 async def on_severity_changed(bot: BotContext, incident: Incident, old: str, new: str) -> None:
     """The severity moved from ``old`` to ``new``: re-plan the escalation for ``new``."""
+    await escalation.on_severity_changed(bot, incident, old, new)
 
 
 async def on_resolved(bot: BotContext, incident: Incident) -> None:
     """The incident is resolved: stop the escalation, cancel its pages and update reminders."""
+    await escalation.on_resolved(bot, incident)
 
 
 async def on_reopened(bot: BotContext, incident: Incident) -> None:
-    """The incident is open again: cancel review reminders; resume what an open incident gets."""
+    """The incident is open again: no review yet; update reminders resume."""
+    await reminder_steps.cancel_reviews(bot, incident)
+    await escalation.on_status_update(bot, incident)
 
 
 async def schedule_review_reminder(bot: BotContext, incident: Incident, due_at: datetime) -> None:
-    """Ask for a durable reminder of the post-incident review at ``due_at``."""
+    """A durable reminder of the post-incident review at ``due_at``."""
+    await reminder_steps.schedule_review(bot, incident, due_at)
 
 
 async def schedule_action_item_reminder(
     bot: BotContext, item: ActionItem, due_at: datetime
 ) -> None:
-    """Ask for a durable reminder to the owner of an overdue action item at ``due_at``."""
+    """A durable reminder to the owner of an overdue action item at ``due_at``."""
+    await reminder_steps.schedule_action_item(bot, item, due_at)

@@ -1,4 +1,5 @@
-"""Setting up an incident's Slack side: channel, topic, members, pinned summary, announcement.
+"""Setting up an incident's Slack side: channel, topic, members, pinned summary, announcement,
+and the start of its escalation (L1's page).
 
 Each step saves what it created as soon as Slack answers, and is skipped when that is already
 saved, so the whole thing can be re-run (`/incident retry-setup`) after any failure without
@@ -21,7 +22,7 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from app.domain.naming import channel_name
-from app.services import timeline
+from app.services import escalation, timeline
 from app.services.context import BotContext
 from app.slack import blocks
 from app.store import incidents as store
@@ -90,8 +91,14 @@ async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
             attempt("post_summary", lambda i: _post_summary(ctx, i)),
             attempt("announce", lambda i: _announce(ctx, i)),
         )
+    last_round = []
     if incident.summary_ts:
-        await attempt("pin_summary", lambda i: _pin_summary(ctx, i))
+        last_round.append(attempt("pin_summary", lambda i: _pin_summary(ctx, i)))
+    # Page L1 once the channel (and normally the summary) exists. Without a channel L1 is
+    # still paged by DM: a failed channel must not delay the page. Scheduling is keyed, so a
+    # retried setup never pages twice.
+    last_round.append(attempt("start_escalation", lambda i: escalation.start_escalation(ctx, i)))
+    await asyncio.gather(*last_round)
 
     now = ctx.clock.now()
     async with ctx.sessions.begin() as session:

@@ -27,6 +27,8 @@ class Kind:
     SEVERITY_CHANGED = "severity_changed"
     STATUS_CHANGED = "status_changed"
     PAGED = "paged"
+    ESCALATION_SKIPPED = "escalation_skipped"
+    RESPONSE_TARGET_MISSED = "response_target_missed"
     ACKNOWLEDGED = "acknowledged"
     LEAD_ASSIGNED = "lead_assigned"
     RESOLVED = "resolved"
@@ -35,6 +37,7 @@ class Kind:
     ACTION_ITEM = "action_item"  # added or done; data["event"] says which
     REVIEW_HELD = "review_held"
     SETUP_FAILED = "setup_failed"
+    STEP_FAILED = "step_failed"
 
     AUTOMATIC = frozenset(
         {

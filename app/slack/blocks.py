@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from app.domain.escalation import chain
 from app.durations import format_duration, format_hours_minutes
 from app.policy import Policy
 from app.store.models import ActionItem, Incident
@@ -274,6 +275,9 @@ def summary_message(
                 text=_clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
             )
         ),
+        SectionBlock(
+            text=MarkdownTextObject(text=_clip(escalation_path(policy, incident.severity), 3000))
+        ),
     ]
     blocks += _action_item_blocks(action_items)
     buttons = summary_buttons(incident)
@@ -294,6 +298,20 @@ def summary_message(
         f"({status_label(incident.status)})"
     )
     return Message(text=text, blocks=blocks)
+
+
+def escalation_path(policy: Policy, severity: str) -> str:
+    """The levels this severity may page, named (never mentioned: nobody is paged by reading)."""
+    levels = chain(policy, severity)
+    steps = []
+    for index, level in enumerate(levels):
+        last = index == len(levels) - 1
+        wait = f" ({format_duration(level.window)})" if level.window and not last else ""
+        steps.append(f"{level.key} {level.name}{wait}")
+    return (
+        f"*Escalation for {severity}* until someone acknowledges (`/incident ack`):\n"
+        + " → ".join(steps)
+    )
 
 
 def _action_item_blocks(items: Sequence[ActionItem]) -> list[Block]:

@@ -11,11 +11,21 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.services.context import BotContext
-from app.slack import commands, declare, followup, lifecycle, people, severity, timeline, updates
+from app.slack import (
+    commands,
+    declare,
+    escalation,
+    followup,
+    lifecycle,
+    people,
+    severity,
+    timeline,
+    updates,
+)
 
 # Every module adds its `/incident` subcommands when imported; these also have listeners
 # (buttons, modals) to register on the app.
-WITH_LISTENERS = (declare, lifecycle, severity, followup, timeline)
+WITH_LISTENERS = (declare, escalation, lifecycle, severity, followup, timeline)
 SUBCOMMANDS_ONLY = (people, updates)
 
 

@@ -1,4 +1,4 @@
-"""The tables: incidents, their timeline, and what idempotency needs."""
+"""The tables: incidents, their timeline, scheduled steps, and what idempotency needs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.store.types import UTCDateTime
@@ -64,6 +65,9 @@ class Incident(Base):
 
     started_at: Mapped[datetime] = mapped_column(nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    # When the severity's response target ran out unacknowledged (the breach, recorded once).
+    response_breached_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
 
     # Slack objects created for the incident, saved as each is made so a retry skips them.
@@ -164,3 +168,82 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class StepStatus:
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class ScheduledStep(Base):
+    """A unit of planned work (a page, a reminder...) with its due time: the scheduler's queue.
+
+    `next_attempt_at` is when the step may next be claimed: its due time at first, then the end
+    of the claiming worker's lease, then a backoff after a failure. `due_at` never moves once
+    the step is claimed, so lateness is measured against the plan. `dedupe_key`, when set, is unique
+    among an incident's live (not cancelled) steps: a page of one level exists once.
+    """
+
+    __tablename__ = "scheduled_steps"
+    __table_args__ = (
+        Index("ix_steps_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_steps_incident_kind", "incident_id", "kind"),
+        Index(
+            "uq_steps_incident_key_live",
+            "incident_id",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=sql_text("status <> 'cancelled' AND dedupe_key IS NOT NULL"),
+            sqlite_where=sql_text("status <> 'cancelled' AND dedupe_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=StepStatus.PENDING, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    late: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class StepMessage(Base):
+    """A Slack message a step sent, saved the moment Slack answered so a retry never resends it.
+
+    `recipient` is "channel" for the incident channel or a user id for a DM; a recipient that
+    failed for good (e.g. a deactivated user) keeps its `error` and no `ts`.
+    """
+
+    __tablename__ = "step_messages"
+    __table_args__ = (
+        UniqueConstraint("step_id", "recipient", name="uq_step_messages_step_recipient"),
+        Index("ix_step_messages_incident", "incident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    step_id: Mapped[int] = mapped_column(
+        ForeignKey("scheduled_steps.id", ondelete="CASCADE"), nullable=False
+    )
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    recipient: Mapped[str] = mapped_column(String(32), nullable=False)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(nullable=False)

@@ -43,6 +43,11 @@ class Fault:
     extra: dict[str, Any] | None = None
     retry_after: int = 1
     status: int = 500
+    # Only calls whose args include these values trip the fault (e.g. {"channel": "U123"}).
+    when: dict[str, str] | None = None
+
+    def matches(self, args: dict[str, Any]) -> bool:
+        return self.when is None or all(str(args.get(k)) == v for k, v in self.when.items())
 
 
 class FakeSlack:
@@ -254,20 +259,47 @@ class FakeSlack:
     # --- fault injection ----------------------------------------------------------------------
 
     def fail_next(
-        self, method: str, error: str, *, times: int = 1, extra: dict[str, Any] | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        extra: dict[str, Any] | None = None,
+        when: dict[str, str] | None = None,
     ) -> None:
-        """Answer the next ``times`` calls with ``ok: false``; the error must be documented."""
+        """Answer the next ``times`` calls with ``ok: false``; the error must be documented.
+
+        ``when`` limits the fault to calls with those argument values, e.g. the DM to one user.
+        """
         if not self.spec.allows_error(method, error):
             raise ValueError(f"{error!r} is not a documented error of {method}")
-        self._faults[method].extend(Fault("error", error, extra) for _ in range(times))
+        self._faults[method].extend(Fault("error", error, extra, when=when) for _ in range(times))
 
-    def rate_limit_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
+    def rate_limit_next(
+        self,
+        method: str,
+        *,
+        retry_after: int = 1,
+        times: int = 1,
+        when: dict[str, str] | None = None,
+    ) -> None:
         self._faults[method].extend(
-            Fault("ratelimit", retry_after=retry_after) for _ in range(times)
+            Fault("ratelimit", retry_after=retry_after, when=when) for _ in range(times)
         )
 
-    def server_error_next(self, method: str, *, status: int = 500, times: int = 1) -> None:
-        self._faults[method].extend(Fault("server", status=status) for _ in range(times))
+    def server_error_next(
+        self, method: str, *, status: int = 500, times: int = 1, when: dict[str, str] | None = None
+    ) -> None:
+        self._faults[method].extend(Fault("server", status=status, when=when) for _ in range(times))
+
+    def _take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
+        """Remove and return the first queued fault of ``method`` that applies to these args."""
+        queue = self._faults[method]
+        for fault in queue:
+            if fault.matches(args):
+                queue.remove(fault)
+                return fault
+        return None
 
     # --- request handling ---------------------------------------------------------------------
 
@@ -288,7 +320,7 @@ class FakeSlack:
         call.args = args
         if method not in HANDLERS:
             return self._json(call, {"ok": False, "error": "unknown_method"}, status=404)
-        fault = self._faults[method].popleft() if self._faults[method] else None
+        fault = self._take_fault(method, args)
         if fault is not None:
             return self._fault(call, fault)
         entry = HANDLERS[method]
