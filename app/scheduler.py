@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app.services import escalation  # registers the escalation step handlers
+from app.services import escalation, setup  # escalation registers its step handlers
 from app.services.context import BotContext
 from app.services.steps import new_worker_id
 
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "run_due_steps"
 STOP_TIMEOUT = 30.0
+# Interrupted incident setups (a replica killed mid-declare) are looked for this often.
+RESUME_SETUPS_EVERY = 60.0
 
 
 class StepScheduler:
@@ -32,6 +34,7 @@ class StepScheduler:
         self.interval = interval
         self.worker = new_worker_id()
         self.ticks = 0
+        self._last_resume = float("-inf")
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
 
@@ -74,6 +77,10 @@ class StepScheduler:
         self._current = asyncio.current_task()
         try:
             await escalation.run_due_steps(self.bot, worker=self.worker)
+            loop_time = asyncio.get_running_loop().time()
+            if loop_time - self._last_resume >= RESUME_SETUPS_EVERY:
+                self._last_resume = loop_time
+                await setup.resume_interrupted(self.bot)
         except Exception:  # noqa: BLE001 - one bad tick must not stop the next ones
             log.exception("scheduler tick failed")
         finally:

@@ -128,9 +128,11 @@ def create_web_app(bot: BotContext) -> Starlette:
             await bot.bot_user_id()
         except Exception as exc:  # noqa: BLE001 - Slack may be down at start; ask again later
             log.warning("auth.test at start-up failed (%s); will retry when needed", exc)
-        # Setups a previous process left half done (killed mid-declare) are finished now.
-        bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
         scheduler.start()
+        if not scheduler.running:
+            # Without a scheduler (its first tick does it), setups a previous process left half
+            # done (killed mid-declare) are finished now.
+            bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
         try:
             yield
         finally:
