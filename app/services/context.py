@@ -13,22 +13,30 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app import metrics
 from app.clock import Clock, SystemClock
+from app.health import Health
 from app.policy import Policy
+from app.runbooks import Runbooks, load_runbooks
+from app.services.slack_client import InstrumentedWebClient, RateLimitObserver
 from app.services.tasks import BackgroundTasks
 from app.settings import Settings
 from app.store.db import make_engine, make_sessionmaker
 
 
 def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again."""
-    client = AsyncWebClient(
+    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again.
+
+    Calls, errors and 429s are counted for /metrics.
+    """
+    client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         logger=logging.getLogger("app.slack.client"),
     )
     client.retry_handlers = [
+        RateLimitObserver(),  # first: it sees every attempt and never claims the retry
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         AsyncServerErrorRetryHandler(max_retry_count=3),
@@ -45,11 +53,20 @@ class BotContext:
     slack: AsyncWebClient
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    runbooks: Runbooks = field(default_factory=load_runbooks)
+    health: Health = field(default_factory=Health)
     _bot_user_id: str | None = None
 
     @classmethod
-    def create(cls, settings: Settings, policy: Policy, clock: Clock | None = None) -> BotContext:
+    def create(
+        cls,
+        settings: Settings,
+        policy: Policy,
+        clock: Clock | None = None,
+        runbooks: Runbooks | None = None,
+    ) -> BotContext:
         engine = make_engine(settings.database_url)
+        metrics.prime(policy.severity_keys, policy.escalation.keys)
         return cls(
             settings=settings,
             policy=policy,
@@ -57,6 +74,7 @@ class BotContext:
             sessions=make_sessionmaker(engine),
             slack=make_slack_client(settings),
             clock=clock or SystemClock(),
+            runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
         )
 
     async def bot_user_id(self) -> str:
@@ -64,6 +82,10 @@ class BotContext:
         if self._bot_user_id is None:
             self._bot_user_id = (await self.slack.auth_test())["user_id"]
         return self._bot_user_id
+
+    def remember_bot_user_id(self, user_id: str) -> None:
+        """Any auth.test answer (e.g. the health check's) tells who the bot is."""
+        self._bot_user_id = user_id
 
     async def close(self) -> None:
         await self.tasks.drain()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from slack_sdk.errors import SlackApiError
 
 from app.domain.naming import channel_name
-from app.services import timeline
+from app.logs import incident_context
+from app.services import runbooks, timeline
 from app.services.context import BotContext
 from app.slack import blocks
 from app.store import incidents as store
@@ -51,6 +52,11 @@ def _slack_error(exc: SlackApiError) -> str:
 async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     """Run every setup step not done yet; report which failed instead of raising."""
     incident = await _load(ctx, incident_id)
+    with incident_context(incident.public_id):
+        return await _set_up(ctx, incident)
+
+
+async def _set_up(ctx: BotContext, incident: Incident) -> SetupResult:
     result = SetupResult(incident)
     if incident.setup_complete:
         return result
@@ -76,6 +82,9 @@ async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
         )
     if incident.summary_ts:
         await attempt("pin_summary", lambda i: _pin_summary(ctx, i))
+    if incident.channel_id:
+        # After the summary, so the checklist reads below it in the channel.
+        await attempt("post_runbook", lambda i: _post_runbook(ctx, i))
 
     now = ctx.clock.now()
     async with ctx.sessions.begin() as session:
@@ -176,6 +185,16 @@ async def _pin_summary(ctx: BotContext, incident: Incident) -> None:
         if exc.response.get("error") != "already_pinned":
             raise
     await _save(ctx, incident, summary_pinned=True)
+
+
+async def _post_runbook(ctx: BotContext, incident: Incident) -> None:
+    if not incident.incident_type or incident.runbook_ts:
+        return
+    runbook = ctx.runbooks.get(incident.incident_type)
+    if runbook is None:
+        log.warning("no runbook %r for %s", incident.incident_type, incident.public_id)
+        return
+    await runbooks.post_checklist(ctx, incident, runbook)
 
 
 async def _announce(ctx: BotContext, incident: Incident) -> None:

@@ -24,6 +24,9 @@ class Kind:
     RESOLVED = "resolved"
     REOPENED = "reopened"
     SETUP_FAILED = "setup_failed"
+    ALERT = "alert"
+    RUNBOOK_POSTED = "runbook_posted"
+    RUNBOOK_STEP = "runbook_step"
 
 
 def record(

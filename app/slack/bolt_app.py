@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.services.context import BotContext
-from app.slack import commands, declare
+from app.slack import commands, declare, runbooks
 
 
 def build_bolt_app(bot: BotContext) -> AsyncApp:
@@ -28,4 +28,5 @@ def build_bolt_app(bot: BotContext) -> AsyncApp:
         await commands.dispatch(bot, body, ack, respond)
 
     declare.register(app, bot)
+    runbooks.register(app, bot)
     return app

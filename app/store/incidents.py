@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import DayCounter, Incident
+from app.store.models import DayCounter, Incident, Status
 
 
 async def next_sequence(session: AsyncSession, day: date) -> int:
@@ -73,3 +73,13 @@ async def save_fields(
     await session.execute(
         update(Incident).where(Incident.id == incident_id).values(updated_at=now, **fields)
     )
+
+
+async def open_counts(session: AsyncSession) -> dict[str, int]:
+    """Open (not resolved) incidents per severity."""
+    stmt = (
+        select(Incident.severity, func.count())
+        .where(Incident.status != Status.RESOLVED)
+        .group_by(Incident.severity)
+    )
+    return {severity: int(count) for severity, count in (await session.execute(stmt)).all()}

@@ -77,6 +77,9 @@ class Incident(Base):
     announcement_ts: Mapped[str | None] = mapped_column(String(32))
     setup_complete: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     setup_error: Mapped[str | None] = mapped_column(Text)
+    # The runbook (incident type) chosen at declaration, and its checklist message once posted.
+    incident_type: Mapped[str | None] = mapped_column(String(40))
+    runbook_ts: Mapped[str | None] = mapped_column(String(32))
 
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     updated_at: Mapped[datetime] = mapped_column(nullable=False)
@@ -121,3 +124,36 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class AlertStatus:
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertLink(Base):
+    """A monitoring alert (source + fingerprint) attached to the incident it opened or joined.
+
+    An incident may carry several alerts; the same fingerprint firing again while its incident is
+    open finds the incident here instead of declaring a second one.
+    """
+
+    __tablename__ = "alert_links"
+    __table_args__ = (
+        UniqueConstraint("source", "fingerprint", "incident_id", name="uq_alert_links_alert"),
+        Index("ix_alert_links_fingerprint", "source", "fingerprint"),
+        Index("ix_alert_links_group", "source", "group_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Alerts the sender grouped together (Alertmanager's groupKey, hashed) join one incident.
+    group_key: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    received: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(nullable=False)
