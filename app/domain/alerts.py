@@ -222,7 +222,8 @@ def parse_sentry(payload: Any, headers: Mapping[str, str]) -> list[Alert]:
         if not isinstance(alert, dict):
             raise PayloadError("data.metric_alert must be an object")
         rule = alert.get("alert_rule") if isinstance(alert.get("alert_rule"), dict) else {}
-        alert_id = _text(rule.get("id")) or _text(alert.get("id"))
+        # The Sentry incident's id: its critical, warning and resolved webhooks share it.
+        alert_id = _text(alert.get("id")) or _text(rule.get("id"))
         fingerprint = f"metric_alert:{alert_id}" if alert_id else ""
         title = (
             _text(rule.get("name"))
