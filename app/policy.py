@@ -104,6 +104,10 @@ class _PathError(ValueError):
         self.path = path
 
 
+# Public name for other configuration files validated with `load_yaml_model`.
+PathError = _PathError
+
+
 # --- field types --------------------------------------------------------------
 
 

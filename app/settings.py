@@ -123,9 +123,10 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {ALERT_TOKEN_MIN} characters")
         return value.strip()
 
-    @field_validator("runbooks_dir", mode="before")
+    @field_validator("policy_file", "runbooks_dir", mode="before")
     @classmethod
-    def _no_runbooks_dir(cls, value: object) -> object:
+    def _empty_path(cls, value: object) -> object:
+        """`POLICY_FILE=` (as in .env.example) means "not set", not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("runbooks_dir")

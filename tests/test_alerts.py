@@ -640,11 +640,13 @@ async def test_generic_alert_uses_its_severity_and_labels(
         "declared",
         "updated",
     ]
+    await bot.tasks.drain()
     [incident] = await incidents(bot)
     assert incident.severity == "P1"
     resolved = await post("generic", {"fingerprint": "checkout-5xx", "status": "resolved"})
     assert resolved.json()["results"][0]["action"] == "updated"
     await bot.tasks.drain()
+    [incident] = await incidents(bot)
     assert any("Alert resolved: checkout-5xx" in t for t in channel_texts(fake_slack, incident))
     [summary] = [
         m for m in fake_slack.messages[incident.channel_id] if m["ts"] == incident.summary_ts

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from app.policy import PolicyError, load_yaml_model
+from app.policy import PathError, PolicyError, load_yaml_model
 
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 TITLE_MAX = 75  # a static_select option in the declare modal
@@ -89,10 +89,14 @@ class _RunbookFile(BaseModel):
     def _check_steps(self) -> _RunbookFile:
         count = len(self.investigation) + len(self.resolution)
         if count == 0:
-            raise ValueError("a runbook needs investigation or resolution steps")
+            raise PathError(("investigation",), "a runbook needs investigation or resolution steps")
         if count > STEPS_MAX:
-            raise ValueError(
-                f"{count} steps; at most {STEPS_MAX} fit in one Slack message, split the runbook"
+            longer = (
+                "investigation" if len(self.investigation) > len(self.resolution) else "resolution"
+            )
+            raise PathError(
+                (longer,),
+                f"{count} steps; at most {STEPS_MAX} fit in one Slack message, split the runbook",
             )
         return self
 
@@ -146,9 +150,16 @@ def parse_runbook(key: str, text: str, name: str) -> Runbook:
             "service_downtime.yml), at most 40 characters",
             file=name,
         )
-    data = load_yaml_model(
-        text, name, _RunbookFile, what="a runbook must be a mapping (title, symptoms, ...)"
-    )
+    try:
+        data = load_yaml_model(
+            text, name, _RunbookFile, what="a runbook must be a mapping (title, symptoms, ...)"
+        )
+    except RunbookError:
+        raise
+    except PolicyError as exc:
+        raise RunbookError(
+            str(exc), file=name, line=exc.line, key_path=exc.key_path, problems=exc.problems
+        ) from exc
     return Runbook(key, data.title, data.symptoms, data.investigation, data.resolution)
 
 

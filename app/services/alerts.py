@@ -273,16 +273,20 @@ def _post(
     ctx: BotContext, incident: Incident, text: str, alert: Alert, *, topic: bool = False
 ) -> FollowUp:
     async def post() -> None:
-        if not incident.channel_id:
+        # Read the channel now: the incident's setup may have created it since.
+        async with ctx.sessions() as session:
+            current = await session.get(Incident, incident.id)
+        if current is None or not current.channel_id:
+            log.info("no channel yet for %s; the alert is in its timeline", incident.public_id)
             return
-        with incident_context(incident.public_id):
+        with incident_context(current.public_id):
             message = text + (f"\n<{alert.url}|Open in {alert.source}>" if alert.url else "")
             await ctx.slack.chat_postMessage(
-                channel=incident.channel_id, text=message, blocks=blocks.plain(message)
+                channel=current.channel_id, text=message, blocks=blocks.plain(message)
             )
             if topic:
                 await ctx.slack.conversations_setTopic(
-                    channel=incident.channel_id, topic=blocks.channel_topic(incident, ctx.policy)
+                    channel=current.channel_id, topic=blocks.channel_topic(current, ctx.policy)
                 )
 
     return post
