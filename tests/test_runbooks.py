@@ -298,3 +298,15 @@ async def test_runbook_command_lists_posts_and_explains(
     [incident] = await incidents(bot)
     assert incident.runbook_ts is None  # not the incident's declared type
     assert "runbook [type]" in (await slack.command("help")).json()["text"]
+
+
+def test_alert_rules_naming_a_missing_runbook_are_reported(tmp_path: Path) -> None:
+    from app.cli import runbook_warnings
+    from app.policy import load_policy
+
+    policy = load_policy()
+    assert runbook_warnings(policy, load_runbooks()) == []
+    (tmp_path / "service_downtime.yml").write_text("title: Down\ninvestigation: [Look]\n")
+    warnings = runbook_warnings(policy, load_runbooks(tmp_path))
+    assert len(warnings) == 5  # four Sentry rules (high_error_rate) and SSL expiry
+    assert warnings[0].startswith("alerts.rules[3].type: no runbook 'high_error_rate'")
