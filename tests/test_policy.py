@@ -445,7 +445,7 @@ def test_alert_rules_first_match_wins_and_declare_false_ignores(tmp_path):
         alerts:
           resolve: true
           rules:
-            - {source: "*", match: {team: [payments, billing]}, severity: P0, type: payment_processing}
+            - {source: "*", match: {team: [payments, billing]}, severity: P0}
             - {match: {env: staging}, declare: false}
             - {source: alertmanager, severity: P2}
         """,
