@@ -140,11 +140,14 @@ def alert_received(source: str, outcome: str) -> None:
     ALERTS.labels(source, outcome).inc()
 
 
+_open_labels: set[str] = set()
+
+
 def set_open(counts: dict[str, int], severities: Iterable[str]) -> None:
-    for severity in severities:
+    """Every severity of the policy, plus any an older policy left open; zero when none are."""
+    _open_labels.update(severities, counts)
+    for severity in _open_labels:
         OPEN.labels(severity).set(counts.get(severity, 0))
-    for severity, count in counts.items():  # severities of an older policy still open
-        OPEN.labels(severity).set(count)
 
 
 def set_scheduler(running: bool, lag_seconds: float) -> None:

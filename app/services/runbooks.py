@@ -10,6 +10,7 @@ import logging
 
 from sqlalchemy import select
 
+from app.logs import incident_context
 from app.runbooks import Runbook
 from app.services import timeline
 from app.services.context import BotContext
@@ -109,9 +110,10 @@ async def record_tick(
             text=f"{'Done' if done else 'Not done'} ({runbook.title}): {step.step}",
             data={"runbook": runbook.key, "step": index, "done": done, "message_ts": message_ts},
         )
-    state = await checklist_state(ctx, incident.id, runbook.key, message_ts)
-    message = blocks.runbook_checklist(runbook, state)
-    await ctx.slack.chat_update(
-        channel=channel_id, ts=message_ts, text=message.text, blocks=message.blocks
-    )
+    with incident_context(incident.public_id):
+        state = await checklist_state(ctx, incident.id, runbook.key, message_ts)
+        message = blocks.runbook_checklist(runbook, state)
+        await ctx.slack.chat_update(
+            channel=channel_id, ts=message_ts, text=message.text, blocks=message.blocks
+        )
     return incident
