@@ -82,7 +82,7 @@ class SlackTokenCheck:
         except SlackApiError as exc:
             return {"ok": False, "error": str(exc.response.get("error") or "slack_error")}
         except TimeoutError:
-            return {"ok": False, "error": "timeout"}
+            return {"ok": False, "error": f"unreachable (no answer within {SLACK_TIMEOUT:g}s)"}
         except Exception as exc:  # noqa: BLE001 - network trouble of any kind
             return {"ok": False, "error": f"unreachable ({type(exc).__name__})"}
         bot.remember_bot_user_id(str(response["user_id"]))
