@@ -10,16 +10,28 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.policy import Policy, PolicyError, load_policy
+from app.runbooks import Runbooks, load_runbooks
 from app.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
 log = logging.getLogger("app")
 
 
-def _load() -> tuple[Settings, Policy]:
+def _load() -> tuple[Settings, Policy, Runbooks]:
     settings = load_settings()
     policy = load_policy(settings.policy_file)
-    return settings, policy
+    runbooks = load_runbooks(settings.runbooks_dir)
+    return settings, policy, runbooks
+
+
+def runbook_warnings(policy: Policy, runbooks: Runbooks) -> list[str]:
+    """Alert rules naming an incident type no runbook provides (they declare without one)."""
+    return [
+        f"alerts.rules[{index}].type: no runbook {rule.type!r} in {runbooks.source} runbooks "
+        f"(known: {', '.join(runbooks.keys)}); incidents it declares get no checklist"
+        for index, rule in enumerate(policy.alerts.rules)
+        if rule.type and rule.type not in runbooks
+    ]
 
 
 def cmd_migrate(settings: Settings) -> int:
@@ -30,15 +42,17 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, policy: Policy) -> int:
+def cmd_serve(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
     from app.server import serve
 
+    for warning in runbook_warnings(policy, runbooks):
+        log.warning("policy: %s", warning)
     cmd_migrate(settings)
-    asyncio.run(serve(settings, policy))
+    asyncio.run(serve(settings, policy, runbooks))
     return 0
 
 
-def cmd_check(settings: Settings, policy: Policy) -> int:
+def cmd_check(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
     """Print what the bot found, and whether Slack accepts the token."""
     from app.services.context import make_slack_client
 
@@ -48,8 +62,15 @@ def cmd_check(settings: Settings, policy: Policy) -> int:
         f"policy: {settings.policy_file or 'built-in default'} "
         f"({len(policy.severity_keys)} severities, {len(policy.escalation.levels)} levels)"
     )
+    print(f"runbooks: {runbooks.source} ({', '.join(runbooks.keys)})")
+    for warning in runbook_warnings(policy, runbooks):
+        print(f"warning: {warning}")
     print(
         f"mode: {'Socket Mode' if settings.socket_mode else 'HTTP'}; time zone {settings.timezone}"
+    )
+    print(
+        "alert webhooks: "
+        + ("enabled" if settings.alert_webhook_token else "disabled (ALERT_WEBHOOK_TOKEN unset)")
     )
 
     async def auth() -> dict:
@@ -145,21 +166,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings, policy = _load()
+        settings, policy, runbooks = _load()
     except (ConfigError, PolicyError) as exc:
         print(f"incident-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
     from app.logs import configure
 
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, secrets=settings.secrets)
     if args.command == "migrate":
         return cmd_migrate(settings)
     if args.command == "check":
-        return cmd_check(settings, policy)
+        return cmd_check(settings, policy, runbooks)
     if args.command == "export":
         return cmd_export(settings, args.incident_id, args.format, args.doc)
-    return cmd_serve(settings, policy)
+    return cmd_serve(settings, policy, runbooks)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
@@ -36,6 +36,9 @@ from pydantic import (
 from app.durations import HINT, parse_duration
 
 __all__ = [
+    "ALERT_SOURCES",
+    "AlertPolicy",
+    "AlertRule",
     "DEFAULT_POLICY_FILE",
     "EscalationLevel",
     "EscalationPolicy",
@@ -59,6 +62,10 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _HANDLE = re.compile(r"@[a-z0-9][a-z0-9._-]*", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]+")
+_TYPE_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+# Where alerts may come from (POST /webhooks/alerts/{source}); "*" in a rule means any of them.
+ALERT_SOURCES = ("alertmanager", "sentry", "uptimerobot", "generic")
 
 
 class PolicyError(Exception):
@@ -95,6 +102,10 @@ class _PathError(ValueError):
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+# Public name for other configuration files validated with `load_yaml_model`.
+PathError = _PathError
 
 
 # --- field types --------------------------------------------------------------
@@ -140,6 +151,9 @@ Strings = Annotated[tuple[str, ...], BeforeValidator(_none_as_empty)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 # --- models -------------------------------------------------------------------
@@ -255,6 +269,83 @@ class EscalationPolicy(_Model):
         raise KeyError(f"unknown escalation level {key!r} (known: {', '.join(self.keys)})")
 
 
+def _match_values(value: Any) -> Any:
+    """``severity: critical`` and ``severity: [critical, page]`` both mean "one of these"."""
+    if not isinstance(value, Mapping):
+        return value
+    normalised: dict[Any, Any] = {}
+    for key, wanted in value.items():
+        items = wanted if isinstance(wanted, list | tuple) else [wanted]
+        checked = []
+        for item in items:
+            if isinstance(item, Mapping | list | tuple) or item is None:
+                raise _PathError(
+                    (str(key),), f"match values must be text or a list of text, got {item!r}"
+                )
+            checked.append(str(item).lower())
+        normalised[key] = tuple(checked)
+    return normalised
+
+
+class AlertRule(_Model):
+    """Maps an incoming alert to a decision: declare it (at which severity, which type) or not.
+
+    Rules are tried in order and the first whose ``source`` and ``match`` fit wins. ``match``
+    compares the alert's labels (see docs/policy.md for each source's labels), ignoring case.
+    """
+
+    source: str = "*"
+    match: Annotated[dict[str, tuple[str, ...]], BeforeValidator(_match_values)] = {}
+    severity: str | None = None
+    declare: bool = True
+    type: str | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _check_source(cls, value: str) -> str:
+        if value != "*" and value not in ALERT_SOURCES:
+            raise ValueError(
+                f"unknown alert source {value!r} (known: {', '.join(ALERT_SOURCES)}, or *)"
+            )
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str | None) -> str | None:
+        if value is not None and not _TYPE_KEY.fullmatch(value):
+            raise ValueError(f"incident type {value!r} must be snake_case, e.g. service_downtime")
+        return value
+
+    @model_validator(mode="after")
+    def _check_decision(self) -> AlertRule:
+        if self.declare and self.severity is None:
+            raise _PathError(
+                ("severity",), "a rule that declares needs a severity (or set declare: false)"
+            )
+        return self
+
+    def matches(self, source: str, labels: Mapping[str, str]) -> bool:
+        if self.source not in ("*", source):
+            return False
+        for key, wanted in self.match.items():
+            value = labels.get(key)
+            if value is None or str(value).lower() not in wanted:
+                return False
+        return True
+
+
+class AlertPolicy(_Model):
+    """How monitoring alerts become incidents (``alerts:`` in the policy file)."""
+
+    # Resolve an incident when every alert attached to it has resolved.
+    resolve: bool = False
+    rules: tuple[AlertRule, ...] = ()
+
+    def rule_for(self, source: str, labels: Mapping[str, str]) -> AlertRule | None:
+        """The first rule that fits, or None (the alert is acknowledged and ignored)."""
+        return next((rule for rule in self.rules if rule.matches(source, labels)), None)
+
+
 class Policy(_Model):
     """The whole policy. Build it with :func:`load_policy` or :meth:`from_snapshot`."""
 
@@ -264,6 +355,7 @@ class Policy(_Model):
     responders: Strings = ()
     timeline_emoji: Strings = ("pushpin",)
     review_within: Duration = timedelta(hours=48)
+    alerts: AlertPolicy = AlertPolicy()
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -353,6 +445,12 @@ class Policy(_Model):
                     ("impacts", index, "severity"),
                     f"unknown severity {impact.severity!r} "
                     f"(known: {', '.join(self.severity_keys)})",
+                )
+        for index, rule in enumerate(self.alerts.rules):
+            if rule.severity is not None and rule.severity not in self.severities:
+                raise _PathError(
+                    ("alerts", "rules", index, "severity"),
+                    f"unknown severity {rule.severity!r} (known: {', '.join(self.severity_keys)})",
                 )
         return self
 
@@ -448,7 +546,7 @@ class _Document:
         return None
 
 
-def _parse(text: str, name: str) -> _Document:
+def _parse(text: str, name: str, what: str = "") -> _Document:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -474,8 +572,8 @@ def _parse(text: str, name: str) -> _Document:
         return _Document(name, {}, {})
     if not isinstance(data, dict):
         raise PolicyError(
-            f"{name} line 1: the policy must be a mapping of sections "
-            "(severities, impacts, escalation, ...)",
+            f"{name} line 1: "
+            + (what or "the policy must be a mapping of sections (severities, impacts, ...)"),
             file=name,
             line=1,
         )
@@ -574,6 +672,20 @@ def _translate(exc: ValidationError, sources: Mapping[str, _Document], name: str
         if not first:
             first = {"line": line, "key_path": key_path}
     return PolicyError(problems[0], file=name, problems=problems, **first)
+
+
+def load_yaml_model(text: str, name: str, model: type[_M], *, what: str) -> _M:
+    """Validate a YAML document as ``model``, reporting problems like the policy does.
+
+    Other configuration files (runbooks) use this so that every file the bot reads fails the
+    same way: ``<file> line <n>: <key.path>: <message>``. ``what`` says what the top level
+    must be, for files that are not a mapping.
+    """
+    document = _parse(text, name, what)
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        raise _translate(exc, {str(key): document for key in document.data}, name) from exc
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.health import SchedulerHeartbeat
 from app.services import escalation, setup  # escalation registers its step handlers
 from app.services.context import BotContext
 from app.services.steps import new_worker_id
@@ -68,6 +69,10 @@ class StepScheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
+        # /health and /metrics read the scheduler's pulse from here.
+        self.bot.health.scheduler = SchedulerHeartbeat(
+            interval=timedelta(seconds=self.interval), started_at=self.bot.clock.now()
+        )
         log.info("scheduler started: a tick every %ss (worker %s)", self.interval, self.worker)
 
     async def _tick(self) -> None:
@@ -86,6 +91,8 @@ class StepScheduler:
         finally:
             self.ticks += 1
             self._current = None
+            if self.bot.health.scheduler is not None:
+                self.bot.health.scheduler.tick(self.bot.clock.now())
 
     async def stop(self) -> None:
         """Stop ticking, let a tick in progress finish (a page half-sent is worse), then stop."""
@@ -101,4 +108,5 @@ class StepScheduler:
             except TimeoutError:
                 log.error("a tick did not finish within %ss; stopping anyway", STOP_TIMEOUT)
         scheduler.shutdown(wait=False)
+        self.bot.health.scheduler = None
         log.info("scheduler stopped")

@@ -6,13 +6,20 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Iterator
 
 import uvicorn
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from app.policy import Policy
+from app.runbooks import Runbooks
 from app.services.context import BotContext
 from app.settings import Settings
+from app.slack import observe
 from app.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -35,8 +42,33 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
-async def serve(settings: Settings, policy: Policy) -> None:
-    bot = BotContext.create(settings, policy)
+class ObservedSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode adapter, plus the per-request log line and latency sample that the
+    HTTP path records in app/web.py."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        try:
+            await super().handle(client, req)
+        finally:
+            payload = req.payload if isinstance(req.payload, dict) else {}
+            observe.record(observe.kind_of(payload), time.perf_counter() - started)
+
+
+def socket_mode_handler(bot: BotContext, bolt: AsyncApp) -> ObservedSocketModeHandler | None:
+    """The Socket Mode connection when SLACK_APP_TOKEN is set; None means HTTP mode."""
+    if not bot.settings.socket_mode:
+        return None
+    return ObservedSocketModeHandler(
+        bolt,
+        bot.settings.slack_app_token,
+        logger=logging.getLogger("app.slack.socket_mode"),
+        web_client=bot.slack,
+    )
+
+
+async def serve(settings: Settings, policy: Policy, runbooks: Runbooks | None = None) -> None:
+    bot = BotContext.create(settings, policy, runbooks=runbooks)
     web = create_web_app(bot)
     config = uvicorn.Config(
         web,
@@ -47,13 +79,10 @@ async def serve(settings: Settings, policy: Policy) -> None:
         timeout_graceful_shutdown=25,
     )
     server = _Server(config)
-    socket_handler = None
-    if settings.socket_mode:
-        # Socket Mode: Slack's requests arrive over a websocket; HTTP still serves /health.
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-        bolt = web.state.bolt
-        socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+    # Socket Mode: Slack's requests arrive over a websocket; HTTP still serves /health,
+    # /metrics and the alert webhooks.
+    socket_handler = socket_mode_handler(bot, web.state.bolt)
+    if socket_handler is not None:
         await socket_handler.connect_async()
         log.info("connected to Slack in Socket Mode")
     try:

@@ -28,7 +28,12 @@ HINTS: dict[str, str] = {
     "log_format": "text or json",
     "setup_lease_seconds": "a number of seconds such as 120",
     "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
+    "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
+    "or unset it to disable /webhooks/alerts",
+    "runbooks_dir": "a readable directory of runbook YAML files",
 }
+
+ALERT_TOKEN_MIN = 16
 
 
 class ConfigError(Exception):
@@ -70,6 +75,8 @@ class Settings(BaseSettings):
     setup_lease_seconds: float = 120.0
     # How often due pages and reminders are looked for; 0 runs no scheduler in this process.
     escalation_tick_seconds: float = 5.0
+    alert_webhook_token: str | None = None
+    runbooks_dir: Path | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -114,6 +121,30 @@ class Settings(BaseSettings):
     def _channel(cls, value: str | None) -> str | None:
         return value.strip() or None if value else None
 
+    @field_validator("alert_webhook_token")
+    @classmethod
+    def _alert_token(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < ALERT_TOKEN_MIN:
+            raise ValueError(f"must be at least {ALERT_TOKEN_MIN} characters")
+        return value.strip()
+
+    @field_validator("policy_file", "runbooks_dir", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        """`POLICY_FILE=` (as in .env.example) means "not set", not the current directory."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("runbooks_dir")
+    @classmethod
+    def _runbooks_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -152,6 +183,18 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        from sqlalchemy.engine import make_url
+
+        values = [self.slack_bot_token, self.slack_signing_secret]
+        values += [v for v in (self.slack_app_token, self.alert_webhook_token) if v]
+        password = make_url(self.database_url).password
+        if password:
+            values.append(str(password))
+        return values
 
 
 def load_settings(**overrides: object) -> Settings:

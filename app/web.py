@@ -1,4 +1,5 @@
-"""The HTTP edge: Slack's requests, health, and a cap on what anyone may send."""
+"""The HTTP edge: Slack's requests, alert webhooks, health, metrics, and a cap on what anyone
+may send."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import __version__
+from app import health, metrics, webhooks
 from app.scheduler import StepScheduler
 from app.services import setup
 from app.services.context import BotContext
+from app.slack import observe
 from app.slack.bolt_app import build_bolt_app
 from app.slack.payloads import MalformedPayload, check_body
-from app.store.db import ping
+from app.store.incidents import open_counts
 
 log = logging.getLogger(__name__)
 
@@ -88,31 +90,30 @@ def create_web_app(bot: BotContext) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()  # Starlette caches it for Bolt's adapter
         if not _signed(verifier, body, request):
+            observe.record("unverified", 0.0, 401)  # an unsigned body never picks a label
             return PlainTextResponse("invalid request signature", status_code=401)
         try:
             check_body(body, request.headers.get("content-type", ""))
         except MalformedPayload as exc:
             log.warning("refused a malformed Slack request: %s", exc)
+            observe.record("malformed", 0.0, 400)
             return PlainTextResponse(f"malformed request: {exc}", status_code=400)
-        return await handler.handle(request)
-
-    async def health(request: Request) -> Response:
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(HEALTH_DB_TIMEOUT):
-                await ping(bot.engine)
-            database = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-            database = {"ok": False, "error": type(exc).__name__}
-        healthy = database["ok"]
-        return JSONResponse(
-            {
-                "status": "ok" if healthy else "unhealthy",
-                "version": __version__,
-                "checks": {"database": database},
-            },
-            status_code=200 if healthy else 503,
+        response = await handler.handle(request)
+        elapsed = time.perf_counter() - started
+        kind = observe.kind_of(
+            observe.parse_http_body(body, request.headers.get("content-type", ""))
         )
+        observe.record(kind, elapsed, response.status_code)
+        return response
+
+    async def health_check(request: Request) -> Response:
+        status, body = await health.report(bot)
+        return JSONResponse(body, status_code=status)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        await _refresh_gauges(bot)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
     scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
 
@@ -123,11 +124,13 @@ def create_web_app(bot: BotContext) -> Starlette:
             await bot.incident_channels.load()
         except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
             log.exception("could not load the incident channels at start")
-        # Learn the bot's own user id now rather than on the first declare's critical path.
-        try:
-            await bot.bot_user_id()
-        except Exception as exc:  # noqa: BLE001 - Slack may be down at start; ask again later
-            log.warning("auth.test at start-up failed (%s); will retry when needed", exc)
+        # Check the token and learn the bot's own user id now, rather than on the first
+        # declare's critical path; the health check reuses the answer.
+        token = await bot.health.slack_token.check(bot)
+        if not token["ok"]:
+            log.warning(
+                "auth.test at start-up failed (%s); will retry when needed", token.get("error")
+            )
         scheduler.start()
         if not scheduler.running:
             # Without a scheduler (its first tick does it), setups a previous process left half
@@ -145,8 +148,10 @@ def create_web_app(bot: BotContext) -> Starlette:
     app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/health", health, methods=["GET"]),
-            Route("/api/health", health, methods=["GET"]),
+            Route("/health", health_check, methods=["GET"]),
+            Route("/api/health", health_check, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -154,3 +159,17 @@ def create_web_app(bot: BotContext) -> Starlette:
     app.state.scheduler = scheduler
     app.add_middleware(BodyLimit)
     return app
+
+
+async def _refresh_gauges(bot: BotContext) -> None:
+    """Gauges that describe shared state are read at scrape time, not kept in memory."""
+    try:
+        async with asyncio.timeout(HEALTH_DB_TIMEOUT), bot.sessions() as session:
+            counts = await open_counts(session)
+    except Exception:  # noqa: BLE001 - /metrics still answers; the health check reports the DB
+        log.warning("could not count open incidents for /metrics", exc_info=True)
+    else:
+        metrics.set_open(counts, bot.policy.severity_keys)
+    heartbeat = bot.health.scheduler
+    lag = heartbeat.lag(bot.clock.now()).total_seconds() if heartbeat else 0.0
+    metrics.set_scheduler(heartbeat is not None, lag)

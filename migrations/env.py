@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.settings import normalize_database_url
@@ -22,9 +23,17 @@ def _url() -> str:
     return normalize_database_url(url)
 
 
+# Any constant will do; it only has to be the same in every replica.
+MIGRATION_LOCK_ID = 7_146_052_118
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time; the others then find the schema
+            # up to date. The lock is released when the transaction ends.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         context.run_migrations()
 
 

@@ -28,6 +28,7 @@ from tests.slack_requests import SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A0001-test-app-token"
 SIGNING_SECRET = "test-signing-secret"
 USERS = {
     "UREPORTER": "reporter@example.com",
@@ -87,7 +88,7 @@ def clock() -> ManualClock:
 
 @pytest_asyncio.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes())
+    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes(), app_token=APP_TOKEN)
     for user_id, email in USERS.items():
         fake.add_user(user_id, name=user_id.lower(), email=email)
     await fake.start()

@@ -228,18 +228,45 @@ async def test_signed_but_malformed_payload_gets_400_with_the_reason(
 def test_the_shapes_slack_really_sends_pass_the_shape_check() -> None:
     from app.slack.payloads import check_body
 
-    reaction = {"type": "event_callback", "team_id": "T1", "event_id": "Ev1", "event": {
-        "type": "reaction_added", "user": "U1", "reaction": "pushpin", "item_user": "U2",
-        "item": {"type": "message", "channel": "C1", "ts": "1.2"}, "event_ts": "1.3"}}
-    edited = {"type": "event_callback", "event": {
-        "type": "message", "subtype": "message_changed", "channel": "C1", "hidden": True,
-        "message": {"type": "message", "user": "U1", "text": "new", "ts": "1.2",
-                    "edited": {"user": "U1", "ts": "1.4"}},
-        "previous_message": {"type": "message", "user": "U1", "text": "old", "ts": "1.2"}}}
-    action = {"type": "block_actions", "user": {"id": "U1", "team_id": "T1"},
-              "team": {"id": "T1", "domain": "acme"}, "enterprise": None,
-              "channel": {"id": "C1", "name": "incident"}, "container": {"type": "message"},
-              "actions": [{"action_id": "escalation_ack", "block_id": "b", "value": "1"}]}
+    reaction = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "event_id": "Ev1",
+        "event": {
+            "type": "reaction_added",
+            "user": "U1",
+            "reaction": "pushpin",
+            "item_user": "U2",
+            "item": {"type": "message", "channel": "C1", "ts": "1.2"},
+            "event_ts": "1.3",
+        },
+    }
+    edited = {
+        "type": "event_callback",
+        "event": {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C1",
+            "hidden": True,
+            "message": {
+                "type": "message",
+                "user": "U1",
+                "text": "new",
+                "ts": "1.2",
+                "edited": {"user": "U1", "ts": "1.4"},
+            },
+            "previous_message": {"type": "message", "user": "U1", "text": "old", "ts": "1.2"},
+        },
+    }
+    action = {
+        "type": "block_actions",
+        "user": {"id": "U1", "team_id": "T1"},
+        "team": {"id": "T1", "domain": "acme"},
+        "enterprise": None,
+        "channel": {"id": "C1", "name": "incident"},
+        "container": {"type": "message"},
+        "actions": [{"action_id": "escalation_ack", "block_id": "b", "value": "1"}],
+    }
     check_body(json.dumps(reaction).encode(), "application/json")
     check_body(json.dumps(edited).encode(), "application/json")
     check_body(urlencode({"payload": json.dumps(action)}).encode(), FORM)

@@ -419,3 +419,63 @@ def test_docs_embed_the_current_default_policy():
     root = Path(__file__).resolve().parent.parent
     default = (root / "app" / "default_policy.yml").read_text(encoding="utf-8")
     assert default in (root / "docs" / "policy.md").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ alert rules
+
+
+def test_default_alert_rules_map_monitoring_severities(policy):
+    rules = policy.alerts
+    assert rules.resolve is False
+    assert rules.rule_for("alertmanager", {"severity": "critical"}).severity == "P0"
+    assert rules.rule_for("alertmanager", {"severity": "HIGH"}).severity == "P1"  # any case
+    assert rules.rule_for("alertmanager", {"severity": "info"}) is None
+    assert rules.rule_for("alertmanager", {}) is None
+    downtime = rules.rule_for("uptimerobot", {"alert_type": "down"})
+    assert (downtime.severity, downtime.type) == ("P1", "service_downtime")
+    sentry = rules.rule_for("sentry", {"resource": "event_alert", "level": "error"})
+    assert (sentry.severity, sentry.type) == ("P2", "high_error_rate")
+    assert rules.rule_for("generic", {"severity": "p3"}).severity == "P3"
+
+
+def test_alert_rules_first_match_wins_and_declare_false_ignores(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        alerts:
+          resolve: true
+          rules:
+            - {source: "*", match: {team: [payments, billing]}, severity: P0}
+            - {match: {env: staging}, declare: false}
+            - {source: alertmanager, severity: P2}
+        """,
+    )
+    rules = load_policy(path).alerts
+    assert rules.resolve is True
+    assert rules.rule_for("sentry", {"team": "Billing"}).severity == "P0"
+    assert rules.rule_for("alertmanager", {"env": "staging"}).declare is False
+    assert rules.rule_for("alertmanager", {"env": "prod"}).severity == "P2"
+    assert rules.rule_for("uptimerobot", {"env": "prod"}) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "line", "message"),
+    [
+        ("{source: nagios, severity: P1}", 3,
+         "alerts.rules[0].source: unknown alert source 'nagios'"),
+        ("{source: sentry, severity: P7}", 3, "alerts.rules[0].severity: unknown severity 'P7'"),
+        ("{source: sentry}", 3,
+         "alerts.rules[0].severity: a rule that declares needs a severity"),
+        ("{source: sentry, severity: P1, type: Service-Down}", 3,
+         "alerts.rules[0].type: incident type 'Service-Down' must be snake_case"),
+        ("{source: sentry, severity: P1, match: {level: {a: b}}}", 3,
+         "alerts.rules[0].match.level: match values must be text or a list of text"),
+        ("{source: sentry, severity: P1, when: always}", 3,
+         "alerts.rules[0].when: unknown key 'when'"),
+    ],
+)  # fmt: skip
+def test_a_bad_alert_rule_names_file_line_and_key(tmp_path, rule, line, message):
+    path = write(tmp_path, f"alerts:\n  rules:\n    - {rule}\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert f"policy.yml line {line}: {message}" in str(info.value)

@@ -14,23 +14,31 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from app import metrics
 from app.clock import Clock, SystemClock
+from app.health import Health
 from app.policy import Policy
+from app.runbooks import Runbooks, load_runbooks
 from app.services.incident_channels import IncidentChannels
+from app.services.slack_client import InstrumentedWebClient, RateLimitObserver
 from app.services.tasks import BackgroundTasks
 from app.settings import Settings
 from app.store.db import make_engine, make_sessionmaker
 
 
 def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again."""
-    client = AsyncWebClient(
+    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again.
+
+    Calls, errors and 429s are counted for /metrics.
+    """
+    client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         logger=logging.getLogger("app.slack.client"),
     )
     client.retry_handlers = [
+        RateLimitObserver(),  # first: it sees every attempt and never claims the retry
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncRateLimitErrorRetryHandler(max_retry_count=5),
         AsyncServerErrorRetryHandler(max_retry_count=3),
@@ -49,14 +57,23 @@ class BotContext:
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
     # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
     incident_channels: IncidentChannels = field(init=False)
+    runbooks: Runbooks = field(default_factory=load_runbooks)
+    health: Health = field(default_factory=Health)
     _bot_user_id: str | None = None
 
     def __post_init__(self) -> None:
         self.incident_channels = IncidentChannels(self.sessions)
 
     @classmethod
-    def create(cls, settings: Settings, policy: Policy, clock: Clock | None = None) -> BotContext:
+    def create(
+        cls,
+        settings: Settings,
+        policy: Policy,
+        clock: Clock | None = None,
+        runbooks: Runbooks | None = None,
+    ) -> BotContext:
         engine = make_engine(settings.database_url)
+        metrics.prime(policy.severity_keys, policy.escalation.keys)
         return cls(
             settings=settings,
             policy=policy,
@@ -64,6 +81,7 @@ class BotContext:
             sessions=make_sessionmaker(engine),
             slack=make_slack_client(settings),
             clock=clock or SystemClock(),
+            runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
         )
 
     async def bot_user_id(self) -> str:
@@ -88,6 +106,10 @@ class BotContext:
         session, self.slack.session = self.slack.session, None
         if session is not None and not session.closed:
             await session.close()
+
+    def remember_bot_user_id(self, user_id: str) -> None:
+        """Any auth.test answer (e.g. the health check's) tells who the bot is."""
+        self._bot_user_id = user_id
 
     async def close(self) -> None:
         """Finish acknowledged work, then release connections."""

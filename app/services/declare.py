@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
 from app.services import timeline
@@ -26,6 +29,8 @@ class DeclareRequest:
     impacts: list[str] = field(default_factory=list)
     severity: str | None = None
     private: bool | None = None
+    # A runbook key (app/runbooks): its checklist is posted in the channel after setup.
+    incident_type: str | None = None
     # Identifies the submission (the modal's view id) so a second delivery is harmless.
     request_key: str | None = None
 
@@ -45,6 +50,11 @@ def validate(request: DeclareRequest, ctx: BotContext) -> tuple[str, str, bool]:
         )
     if request.severity is not None and request.severity not in ctx.policy.severity_keys:
         raise InvalidInput("severity", f"Unknown severity {request.severity}.")
+    if request.incident_type is not None and request.incident_type not in ctx.runbooks:
+        raise InvalidInput(
+            "incident_type",
+            f"Unknown incident type {request.incident_type}; pick one from the list or none.",
+        )
     severity = choose_severity(request.severity, request.impacts, ctx.policy)
     if severity is None:
         raise InvalidInput("severity", "Pick a severity, or tick an impact to get a suggestion.")
@@ -56,13 +66,34 @@ def validate(request: DeclareRequest, ctx: BotContext) -> tuple[str, str, bool]:
     return title, severity, private
 
 
+@dataclass(frozen=True)
+class Declared:
+    incident: Incident
+    # False when the request had already created it (a redelivery, or a race it lost).
+    created: bool
+
+
+OnSaved = Callable[[AsyncSession, Incident], Awaitable[None]]
+
+
 async def declare(ctx: BotContext, request: DeclareRequest) -> Incident:
     """Save a new incident (or return the one this request already created)."""
+    return (await declare_with_result(ctx, request)).incident
+
+
+async def declare_with_result(
+    ctx: BotContext, request: DeclareRequest, *, on_saved: OnSaved | None = None
+) -> Declared:
+    """Like `declare`, saying whether this call created the incident.
+
+    `on_saved` runs inside the incident's transaction, so what it writes (e.g. the alert that
+    caused the incident) commits with the incident or not at all.
+    """
     title, severity, private = validate(request, ctx)
     now = ctx.clock.now()
     day = now.astimezone(ctx.settings.tz).date()
     if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):
-        return existing
+        return Declared(existing, created=False)
     try:
         async with ctx.sessions.begin() as session:
             # The counter upsert is the first statement: on SQLite the transaction starts as a
@@ -79,6 +110,7 @@ async def declare(ctx: BotContext, request: DeclareRequest) -> Incident:
                 status=Status.INVESTIGATING,
                 private=private,
                 impacts=_known_impacts(request.impacts, ctx),
+                incident_type=request.incident_type,
                 reporter_id=request.reporter_id,
                 policy_snapshot=ctx.policy.to_snapshot(),
                 started_at=now,
@@ -95,14 +127,22 @@ async def declare(ctx: BotContext, request: DeclareRequest) -> Incident:
                 now=now,
                 actor_id=request.reporter_id,
                 text=f"Declared as {severity} {sev.name}: {title}",
-                data={"severity": severity, "private": private, "impacts": incident.impacts},
+                data={
+                    "severity": severity,
+                    "private": private,
+                    "impacts": incident.impacts,
+                    "type": request.incident_type,
+                },
             )
-        return incident
+            if on_saved is not None:
+                await on_saved(session, incident)
     except IntegrityError:
         # The same submission won a race against itself; the winner's incident is the answer.
         if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):
-            return existing
+            return Declared(existing, created=False)
         raise
+    metrics.incident_declared(severity)
+    return Declared(incident, created=True)
 
 
 def _known_impacts(keys: list[str], ctx: BotContext) -> list[str]:

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.domain import escalation as plan
 from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
 from app.durations import format_duration
@@ -249,6 +250,7 @@ async def _send_page(run: StepRun) -> None:
             text=f"Paged {level.key} {level.name}{late}",
             data={"level": level.key, "targets": targets, "problems": problems, "late": run.late},
         )
+        metrics.page_sent(level.key)
         following = plan.next_page_due(policy, incident.severity, level.key, run.now)
         if following is not None:
             paged = [p.key for p in paged_before] + [level.key]
@@ -422,6 +424,7 @@ async def acknowledge(ctx: BotContext, incident: Incident, user_id: str) -> AckR
                 "levels_paged": [p.split()[0] for p in paged],
             },
         )
+    metrics.acknowledged(current.severity, current.started_at, now)
     reply = (
         f"You acknowledged {current.public_id}, {eb.human_minutes(waited)} after it was declared. "
         "Escalation stopped."

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from app import metrics
 from app.services import escalation, reminder_steps
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ async def on_severity_changed(bot: BotContext, incident: Incident, old: str, new
 
 async def on_resolved(bot: BotContext, incident: Incident) -> None:
     """The incident is resolved: stop the escalation, cancel its pages and update reminders."""
+    if incident.resolved_at is not None:
+        metrics.resolved(incident.severity, incident.started_at, incident.resolved_at)
     await escalation.on_resolved(bot, incident)
 
 

@@ -106,10 +106,20 @@ def already_resolved(incident: Incident) -> str:
 
 
 async def resolve(
-    bot: BotContext, incident_id: int, resolution: Resolution, actor_id: str
+    bot: BotContext,
+    incident_id: int,
+    resolution: Resolution,
+    actor_id: str,
+    *,
+    from_form: bool = True,
 ) -> Outcome:
-    """Resolve once. A second resolve (two forms open at once, a double click) changes nothing."""
-    resolution.validate()
+    """Resolve once. A second resolve (two forms open at once, a double click) changes nothing.
+
+    `from_form=False` is for resolutions nobody typed (every alert cleared): the fields a person
+    must answer, such as data loss, stay unknown and keep their prompt in the incident log.
+    """
+    if from_form:
+        resolution.validate()
     async with changing(bot, incident_id) as change:
         incident = change.incident
         if not incident.is_open:

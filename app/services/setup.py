@@ -22,7 +22,8 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from app.domain.naming import channel_name
-from app.services import escalation, timeline
+from app.logs import incident_context
+from app.services import escalation, runbooks, timeline
 from app.services.context import BotContext
 from app.slack import blocks
 from app.store import incidents as store
@@ -68,8 +69,15 @@ async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     async with ctx.sessions.begin() as session:
         claimed = await store.claim_setup(session, incident_id, ctx.clock.now(), _lease(ctx))
     incident = await _load(ctx, incident_id)
-    result = SetupResult(incident, busy=not claimed and not incident.setup_complete)
     if not claimed:
+        return SetupResult(incident, busy=not incident.setup_complete)
+    with incident_context(incident.public_id):
+        return await _set_up(ctx, incident)
+
+
+async def _set_up(ctx: BotContext, incident: Incident) -> SetupResult:
+    result = SetupResult(incident)
+    if incident.setup_complete:
         return result
 
     async def attempt(step: str, run: Callable[[Incident], Awaitable[None]]) -> None:
@@ -94,6 +102,8 @@ async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     last_round = []
     if incident.summary_ts:
         last_round.append(attempt("pin_summary", lambda i: _pin_summary(ctx, i)))
+        # Below the summary in the channel, since the summary was posted in the round before.
+        last_round.append(attempt("post_runbook", lambda i: _post_runbook(ctx, i)))
     # Page L1 once the channel (and normally the summary) exists. Without a channel L1 is
     # still paged by DM: a failed channel must not delay the page. Scheduling is keyed, so a
     # retried setup never pages twice.
@@ -263,6 +273,16 @@ async def _pin_summary(ctx: BotContext, incident: Incident) -> None:
         if exc.response.get("error") != "already_pinned":
             raise
     await _save(ctx, incident, summary_pinned=True)
+
+
+async def _post_runbook(ctx: BotContext, incident: Incident) -> None:
+    if not incident.incident_type or incident.runbook_ts:
+        return
+    runbook = ctx.runbooks.get(incident.incident_type)
+    if runbook is None:
+        log.warning("no runbook %r for %s", incident.incident_type, incident.public_id)
+        return
+    await runbooks.post_checklist(ctx, incident, runbook)
 
 
 async def _announce(ctx: BotContext, incident: Incident) -> None:

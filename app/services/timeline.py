@@ -39,6 +39,10 @@ class Kind:
     SETUP_FAILED = "setup_failed"
     STEP_FAILED = "step_failed"
 
+    ALERT = "alert"
+    RUNBOOK_POSTED = "runbook_posted"
+    RUNBOOK_STEP = "runbook_step"
+
     AUTOMATIC = frozenset(
         {
             DECLARED,

@@ -28,9 +28,12 @@ from slack_sdk.models.views import View
 from app.domain.escalation import chain
 from app.durations import format_duration, format_hours_minutes
 from app.policy import Policy
+from app.runbooks import Runbook, Runbooks, Step
 from app.store.models import ActionItem, Incident
 
 DECLARE_CALLBACK = "declare_incident"
+RUNBOOK_ACTION = "runbook_step"
+RUNBOOK_BLOCK_PREFIX = "runbook:"
 IMPACT_BLOCK_PREFIX = "impacts_"
 HEADER_MAX = 150
 TOPIC_MAX = 250
@@ -72,8 +75,10 @@ def declare_modal(
     title: str = "",
     origin_channel: str | None = None,
     suggested: str | None = None,
+    incident_types: Sequence[tuple[str, str]] = (),
 ) -> View:
-    """The modal `/incident declare` opens. `suggested` comes from the ticked impacts."""
+    """The modal `/incident declare` opens. `suggested` comes from the ticked impacts;
+    `incident_types` are (type, title) pairs of the runbooks on offer."""
     blocks: list[Block] = [
         InputBlock(
             block_id="title",
@@ -151,6 +156,23 @@ def declare_modal(
             ),
         )
     )
+    if incident_types:
+        blocks.append(
+            InputBlock(
+                block_id="incident_type",
+                label="Incident type",
+                optional=True,
+                hint="Its runbook is posted in the incident channel as a checklist.",
+                element=StaticSelectElement(
+                    action_id="value",
+                    placeholder="None",
+                    options=[
+                        Option(value=key, text=_clip(title, 75))
+                        for key, title in incident_types[:100]
+                    ],
+                ),
+            )
+        )
     return View(
         type="modal",
         callback_id=DECLARE_CALLBACK,
@@ -381,6 +403,100 @@ def setup_failed_text(incident: Incident, failures: dict[str, str]) -> str:
         f"{steps}. Run `/incident retry-setup {incident.public_id}` to finish it; "
         "steps already done are not repeated."
     )
+
+
+# ---------------------------------------------------------------------------- runbooks
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn reserves &, < and >; commands are full of them (2>/dev/null)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _step_text(step: Step) -> str:
+    text = _escape(step.step)
+    if step.run:
+        text += f"\n```{_escape(step.run)}```"
+    return text
+
+
+def runbook_checklist(runbook: Runbook, done: dict[int, str] | None = None) -> Message:
+    """The runbook as a checklist message: one tickable section per step.
+
+    `done` maps a step's index (in `runbook.steps`) to who ticked it.
+    """
+    done = done or {}
+    items: list[Block] = [HeaderBlock(text=_clip(f"Runbook: {runbook.title}", HEADER_MAX))]
+    if runbook.symptoms:
+        symptoms = "\n".join(f"• {_escape(s)}" for s in runbook.symptoms)
+        items.append(
+            SectionBlock(text=MarkdownTextObject(text=_clip(f"*Symptoms*\n{symptoms}", 3000)))
+        )
+    index = 0
+    for heading, steps in (
+        ("Investigation", runbook.investigation),
+        ("Resolution", runbook.resolution),
+    ):
+        if not steps:
+            continue
+        items.append(SectionBlock(text=MarkdownTextObject(text=f"*{heading}*")))
+        for step in steps:
+            option = Option(value="done", text="Done")
+            text = _step_text(step)
+            if index in done:
+                text += f"\n:white_check_mark: done by <@{done[index]}>"
+            items.append(
+                SectionBlock(
+                    block_id=f"{RUNBOOK_BLOCK_PREFIX}{runbook.key}:{index}",
+                    text=MarkdownTextObject(text=_clip(text, 3000)),
+                    accessory=CheckboxesElement(
+                        action_id=RUNBOOK_ACTION,
+                        options=[option],
+                        initial_options=[option] if index in done else None,
+                    ),
+                )
+            )
+            index += 1
+    items.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{len(done)} of {index} steps done · ticks are recorded in the "
+                    "incident timeline"
+                )
+            ]
+        )
+    )
+    return Message(text=f"Runbook: {runbook.title} ({len(done)}/{index} steps done)", blocks=items)
+
+
+def parse_runbook_block_id(block_id: str) -> tuple[str, int] | None:
+    """`runbook:<type>:<index>` -> (type, index); None for anything else."""
+    if not block_id.startswith(RUNBOOK_BLOCK_PREFIX):
+        return None
+    key, _, index = block_id[len(RUNBOOK_BLOCK_PREFIX) :].rpartition(":")
+    return (key, int(index)) if key and index.isdigit() else None
+
+
+def runbook_text(runbook: Runbook) -> str:
+    """The runbook as plain mrkdwn, for an ephemeral answer outside incident channels."""
+    lines = [f"*Runbook: {_escape(runbook.title)}*"]
+    if runbook.symptoms:
+        lines.append("*Symptoms:* " + "; ".join(_escape(s) for s in runbook.symptoms))
+    for heading, steps in (
+        ("Investigation", runbook.investigation),
+        ("Resolution", runbook.resolution),
+    ):
+        if steps:
+            lines.append(f"*{heading}*")
+            lines += [f"• {_step_text(step)}" for step in steps]
+    return "\n".join(lines)
+
+
+def runbook_list(runbooks: Runbooks) -> str:
+    lines = ["*Runbooks* (`/incident runbook <type>` posts one as a checklist here)"]
+    lines += [f"• `{runbook.key}`: {_escape(runbook.title)}" for runbook in runbooks]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- help

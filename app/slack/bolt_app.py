@@ -18,6 +18,7 @@ from app.slack import (
     followup,
     lifecycle,
     people,
+    runbooks,
     severity,
     timeline,
     updates,
@@ -25,7 +26,7 @@ from app.slack import (
 
 # Every module adds its `/incident` subcommands when imported; these also have listeners
 # (buttons, modals) to register on the app.
-WITH_LISTENERS = (declare, escalation, lifecycle, severity, followup, timeline)
+WITH_LISTENERS = (declare, escalation, lifecycle, severity, followup, timeline, runbooks)
 SUBCOMMANDS_ONLY = (people, updates)
 
 

@@ -38,7 +38,10 @@ async def _declare(call: CommandCall) -> None:
 
 async def _open_declare_modal(call: CommandCall) -> None:
     view = blocks.declare_modal(
-        call.bot.policy, title=call.args, origin_channel=call.channel_id or None
+        call.bot.policy,
+        title=call.args,
+        origin_channel=call.channel_id or None,
+        incident_types=call.bot.runbooks.choices(),
     )
     try:
         await call.bot.slack.views_open(trigger_id=call.trigger_id, view=view)
@@ -118,6 +121,7 @@ def parse_submission(view: dict[str, Any], user_id: str) -> DeclareRequest:
         impacts=_ticked_impacts(values),
         severity=_selected(values, "severity"),
         private=None if visibility is None else visibility == "private",
+        incident_type=_selected(values, "incident_type"),
         reporter_id=user_id,
         request_key=view.get("id"),
     )
@@ -137,6 +141,7 @@ def register(app: AsyncApp, bot: BotContext) -> None:
             title=values.get("title", {}).get("value") or "",
             origin_channel=metadata.get("channel"),
             suggested=suggest_severity(_ticked_impacts(values), bot.policy),
+            incident_types=bot.runbooks.choices(),
         )
         try:
             await bot.slack.views_update(view_id=view["id"], hash=view.get("hash"), view=updated)

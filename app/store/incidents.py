@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,3 +152,13 @@ async def channel_ids(session: AsyncSession) -> dict[str, int]:
 async def id_for_channel(session: AsyncSession, channel_id: str) -> int | None:
     stmt = select(Incident.id).where(Incident.channel_id == channel_id)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_counts(session: AsyncSession) -> dict[str, int]:
+    """Open (not resolved) incidents per severity."""
+    stmt = (
+        select(Incident.severity, func.count())
+        .where(Incident.status != Status.RESOLVED)
+        .group_by(Incident.severity)
+    )
+    return {severity: int(count) for severity, count in (await session.execute(stmt)).all()}

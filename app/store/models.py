@@ -99,6 +99,10 @@ class Incident(Base):
     review_held_by: Mapped[str | None] = mapped_column(String(32))
     postmortem_file_id: Mapped[str | None] = mapped_column(String(32))
 
+    # The runbook (incident type) chosen at declaration, and its checklist message once posted.
+    incident_type: Mapped[str | None] = mapped_column(String(40))
+    runbook_ts: Mapped[str | None] = mapped_column(String(32))
+
     created_at: Mapped[datetime] = mapped_column(nullable=False)
     updated_at: Mapped[datetime] = mapped_column(nullable=False)
 
@@ -247,3 +251,36 @@ class StepMessage(Base):
     text: Mapped[str] = mapped_column(Text, default="", nullable=False)
     error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+class AlertStatus:
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertLink(Base):
+    """A monitoring alert (source + fingerprint) attached to the incident it opened or joined.
+
+    An incident may carry several alerts; the same fingerprint firing again while its incident is
+    open finds the incident here instead of declaring a second one.
+    """
+
+    __tablename__ = "alert_links"
+    __table_args__ = (
+        UniqueConstraint("source", "fingerprint", "incident_id", name="uq_alert_links_alert"),
+        Index("ix_alert_links_fingerprint", "source", "fingerprint"),
+        Index("ix_alert_links_group", "source", "group_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Alerts the sender grouped together (Alertmanager's groupKey, hashed) join one incident.
+    group_key: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    received: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(nullable=False)

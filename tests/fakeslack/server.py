@@ -63,8 +63,15 @@ class FakeSlack:
         granted_scopes: set[str] | None = None,
         latency: float = 0.0,
         spec_dir: Path | str | None = None,
+        app_token: str | None = None,
     ) -> None:
         self.token = token
+        # The app-level token (xapp-...) that apps.connections.open, and only it, accepts.
+        self.app_token = app_token
+        # Socket Mode: the bot's open websockets, and the acks it sent back (by envelope id).
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}
+        self._ack_arrived = asyncio.Event()
         self.latency = latency
         self.spec = SlackSpec(Path(spec_dir) if spec_dir is not None else None)
         self.spec_loaded = self.spec.loaded
@@ -87,6 +94,7 @@ class FakeSlack:
         app.router.add_route("GET", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/upload/{file_id}", self._handle_upload)
         app.router.add_route("POST", "/response/{key}", self._handle_response_url)
+        app.router.add_route("GET", "/link/", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -95,6 +103,8 @@ class FakeSlack:
         self.state.base_url = f"http://127.0.0.1:{self._port}"
 
     async def stop(self) -> None:
+        for socket in list(self.sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -326,7 +336,7 @@ class FakeSlack:
         entry = HANDLERS[method]
         try:
             try:
-                self._check_auth(token)
+                self._check_auth(token, method)
                 self._check_scopes(method)
                 self._check_required(method, args)
             except SlackError as exc:  # generic or spec-derived codes: documented by construction
@@ -345,10 +355,12 @@ class FakeSlack:
             return self._text(call, 500, "fakeslack handler crashed; see fake.violations")
         return self._json(call, body)
 
-    def _check_auth(self, token: str | None) -> None:
+    def _check_auth(self, token: str | None, method: str = "") -> None:
         if not token:
-            raise SlackError("not_authed")
-        if token != self.token:
+            raise SlackError("missing_args" if method == "apps.connections.open" else "not_authed")
+        # apps.connections.open takes the app-level token; every other method the bot token.
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if token != expected:
             raise SlackError("invalid_auth")
 
     def _check_scopes(self, method: str) -> None:
@@ -424,6 +436,59 @@ class FakeSlack:
             await asyncio.sleep(self.latency)
         call.status = 200
         return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
+
+    # --- Socket Mode ----------------------------------------------------------------------------
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """The websocket apps.connections.open points at: hello, then envelopes and acks."""
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self.sockets),
+                "debug_info": {"host": "fakeslack", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0001"},
+            }
+        )
+        try:
+            async for frame in socket:
+                if frame.type != web.WSMsgType.TEXT:
+                    continue
+                message = json.loads(frame.data)
+                if isinstance(message, dict) and "envelope_id" in message:
+                    self.socket_acks[message["envelope_id"]] = message
+                    self._ack_arrived.set()
+        finally:
+            self.sockets.remove(socket)
+        return socket
+
+    async def socket_send(self, kind: str, payload: dict[str, Any]) -> str:
+        """Deliver a request over Socket Mode (`slash_commands`, `interactive`, `events_api`);
+        returns its envelope id."""
+        if not self.sockets:
+            raise RuntimeError("no Socket Mode connection is open")
+        envelope_id = self.state.new_id("env-")
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
+
+    async def socket_ack(self, envelope_id: str) -> dict[str, Any]:
+        """Wait (at most 5 s, longer than Slack's 3 s deadline) for the bot's ack."""
+        async with asyncio.timeout(5):
+            while envelope_id not in self.socket_acks:
+                self._ack_arrived.clear()
+                await self._ack_arrived.wait()
+        return self.socket_acks[envelope_id]
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         """Messages sent with Bolt's respond() to a response_url the test handed out."""

@@ -1,0 +1,72 @@
+"""One log line and one latency sample per Slack request, over HTTP or Socket Mode.
+
+The kind is what the request was (`command`, `block_actions`, `view_submission`,
+`event:reaction_added`, ...), from a small closed vocabulary so metric labels stay bounded
+whatever a sender puts in a body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from app import metrics
+
+log = logging.getLogger("app.slack.requests")
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,48}")
+INTERACTION_TYPES = {
+    "block_actions",
+    "block_suggestion",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+    "interactive_message",
+    "dialog_submission",
+}
+
+
+def kind_of(body: dict[str, Any]) -> str:
+    """The kind of a parsed Slack request body (as Bolt and Socket Mode hand them over)."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event") or {}
+        name = event.get("type") if isinstance(event, dict) else None
+        return f"event:{name}" if isinstance(name, str) and _NAME.fullmatch(name) else "event"
+    if kind in INTERACTION_TYPES or kind in {"url_verification", "app_rate_limited"}:
+        return str(kind)
+    return "other"
+
+
+def parse_http_body(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A Slack request body as a dict: JSON events, or form-encoded commands and payloads."""
+    try:
+        text = raw.decode("utf-8")
+        if content_type.startswith("application/json"):
+            body = json.loads(text)
+            return body if isinstance(body, dict) else {}
+        form = {key: values[0] for key, values in parse_qs(text).items()}
+        if "payload" in form:
+            payload = json.loads(form["payload"])
+            return payload if isinstance(payload, dict) else {}
+        return form
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def record(kind: str, seconds: float, status: int | None = None) -> None:
+    metrics.slack_request(kind, seconds)
+    latency_ms = round(seconds * 1000, 1)
+    log.info(
+        "slack request kind=%s status=%s latency_ms=%s",
+        kind,
+        status if status is not None else "-",
+        latency_ms,
+        extra={"kind": kind, "status": status, "latency_ms": latency_ms},
+    )

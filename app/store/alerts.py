@@ -1,0 +1,53 @@
+"""Queries on alert links: which open incident an alert belongs to."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import AlertLink, Incident, Status
+
+
+async def open_link(session: AsyncSession, source: str, fingerprint: str) -> AlertLink | None:
+    """The newest link of this alert to an incident that is still open."""
+    stmt = (
+        select(AlertLink)
+        .join(Incident, Incident.id == AlertLink.incident_id)
+        .where(
+            AlertLink.source == source,
+            AlertLink.fingerprint == fingerprint,
+            Incident.status != Status.RESOLVED,
+        )
+        .order_by(AlertLink.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_link_in_group(session: AsyncSession, source: str, group: str) -> AlertLink | None:
+    """A link of another alert of the same sender group, whose incident is still open."""
+    stmt = (
+        select(AlertLink)
+        .join(Incident, Incident.id == AlertLink.incident_id)
+        .where(
+            AlertLink.source == source,
+            AlertLink.group_key == group,
+            Incident.status != Status.RESOLVED,
+        )
+        .order_by(AlertLink.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def times_declared(session: AsyncSession, source: str, fingerprint: str) -> int:
+    """How many incidents this alert has been linked to (each new one gets the next number)."""
+    stmt = select(func.count()).where(
+        AlertLink.source == source, AlertLink.fingerprint == fingerprint
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def links_of(session: AsyncSession, incident_id: int) -> list[AlertLink]:
+    stmt = select(AlertLink).where(AlertLink.incident_id == incident_id).order_by(AlertLink.id)
+    return list((await session.execute(stmt)).scalars())

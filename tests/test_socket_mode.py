@@ -1,0 +1,108 @@
+"""Socket Mode: with SLACK_APP_TOKEN the bot connects out over a websocket and handles the same
+requests, logged and measured like HTTP ones. The fake Slack serves apps.connections.open and
+the websocket, so this runs the real slack-sdk Socket Mode client without a network."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from app.server import ObservedSocketModeHandler, socket_mode_handler
+from app.services.context import BotContext
+from app.web import create_web_app
+from tests.conftest import APP_TOKEN
+from tests.fakeslack import FakeSlack
+
+pytestmark = pytest.mark.settings(slack_app_token=APP_TOKEN)
+
+
+@pytest_asyncio.fixture
+async def connected(bot: BotContext) -> AsyncIterator[ObservedSocketModeHandler]:
+    handler = socket_mode_handler(bot, create_web_app(bot).state.bolt)
+    assert handler is not None
+    await handler.connect_async()
+    yield handler
+    await handler.close_async()
+
+
+def command(text: str, trigger_id: str, channel: str = "CGENERAL") -> dict[str, str]:
+    return {
+        "token": "verification-token-unused",
+        "team_id": "T0001",
+        "team_domain": "acme",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": "UREPORTER",
+        "user_name": "ureporter",
+        "command": "/incident",
+        "text": text,
+        "api_app_id": "A0001",
+        "response_url": f"https://hooks.slack.com/commands/T0001/{uuid.uuid4().hex}",
+        "trigger_id": trigger_id,
+    }
+
+
+@pytest.mark.settings(slack_app_token=None)
+def test_without_an_app_token_the_bot_serves_http_only(bot: BotContext) -> None:
+    assert socket_mode_handler(bot, create_web_app(bot).state.bolt) is None
+
+
+async def test_with_an_app_token_serve_picks_socket_mode(bot: BotContext) -> None:
+    bolt = create_web_app(bot).state.bolt
+    handler = socket_mode_handler(bot, bolt)
+    assert isinstance(handler, ObservedSocketModeHandler)
+    assert handler.app is bolt and handler.app_token == APP_TOKEN
+    assert handler.client.web_client is bot.slack
+
+
+async def test_a_slash_command_over_the_websocket_is_acked_and_handled(
+    connected: ObservedSocketModeHandler, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def answered() -> float:
+        return (
+            REGISTRY.get_sample_value(
+                "incident_bot_slack_request_seconds_count", {"kind": "command"}
+            )
+            or 0.0
+        )
+
+    before = answered()
+    opened = fake_slack.attempts_to("apps.connections.open")
+    assert len(opened) == 1 and opened[0].ok
+
+    help_id = await fake_slack.socket_send("slash_commands", command("help", "t-unused"))
+    ack = await fake_slack.socket_ack(help_id)
+    assert "/incident declare" in ack["payload"]["text"]
+
+    started = time.perf_counter()
+    declare_id = await fake_slack.socket_send(
+        "slash_commands", command("declare Search is slow", fake_slack.new_trigger_id())
+    )
+    await fake_slack.socket_ack(declare_id)
+    assert time.perf_counter() - started < 3  # Slack's deadline for the ack
+    await bot.tasks.drain()
+    [opened_view] = fake_slack.calls_to("views.open")
+    assert "Search is slow" in str(opened_view["view"])
+    assert answered() - before == 2
+
+
+async def test_the_websocket_url_needs_the_app_token(
+    bot: BotContext, fake_slack: FakeSlack
+) -> None:
+    """slack-sdk retries a failed connect forever, so ask for the URL the way it does, once."""
+    from slack_sdk.errors import SlackApiError
+
+    handler = socket_mode_handler(bot, create_web_app(bot).state.bolt)
+    assert handler is not None
+    assert (await handler.client.issue_new_wss_url()).startswith("ws://127.0.0.1:")
+    fake_slack.app_token = "xapp-1-A0001-another"
+    with pytest.raises(SlackApiError) as caught:
+        await handler.client.issue_new_wss_url()
+    assert caught.value.response["error"] == "invalid_auth"
+    await handler.close_async()
