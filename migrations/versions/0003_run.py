@@ -1,7 +1,7 @@
 """running and closing incidents: incident log fields, review, action items
 
-Revision ID: 0005_run
-Revises: 0001
+Revision ID: 0003_run
+Revises: 0002_setup_recovery
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_run"
-down_revision: str | None = "0006_setup_recovery"
+revision: str = "0003_run"
+down_revision: str | None = "0002_setup_recovery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """timeline: edit and deletion times of captured messages, pruning index for processed events
 
-Revision ID: 0002_timeline
-Revises: 0001
+Revision ID: 0004_timeline
+Revises: 0003_run
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_timeline"
-down_revision: str | None = "0005_run"
+revision: str = "0004_timeline"
+down_revision: str | None = "0003_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

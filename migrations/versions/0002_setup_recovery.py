@@ -1,6 +1,6 @@
 """setup lease and attempt count, for crash recovery of incident setup
 
-Revision ID: 0006_setup_recovery
+Revision ID: 0002_setup_recovery
 Revises: 0001
 Create Date: 2026-11-28
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_setup_recovery"
+revision: str = "0002_setup_recovery"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """escalation: scheduled steps, the messages they sent, acknowledgement and breach columns
 
-Revision ID: 0003_escalation
-Revises: 0001
+Revision ID: 0005_escalation
+Revises: 0004_timeline
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_escalation"
-down_revision: str | None = "0002_timeline"
+revision: str = "0005_escalation"
+down_revision: str | None = "0004_timeline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """incident type and runbook checklist on incidents; alert links
 
-Revision ID: 0004_ops
-Revises: 0001
+Revision ID: 0006_ops
+Revises: 0005_escalation
 Create Date: 2026-11-28
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_ops"
-down_revision: str | None = "0003_escalation"
+revision: str = "0006_ops"
+down_revision: str | None = "0005_escalation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
