@@ -790,3 +790,26 @@ async def test_a_failed_channel_creation_does_not_delay_the_page(
     await bot.tasks.drain()
     incident = await reload(bot, incident)
     assert incident.setup_complete and len(dms(fake_slack, "UONCALL")) == 1
+
+
+async def test_the_summarys_acknowledge_button_acknowledges_and_then_disappears(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    from tests.running import buttons, click, declare, summary
+
+    incident = await declare(slack, fake_slack, bot, severity="P0")
+    pinned = summary(fake_slack, incident)
+    assert buttons(pinned)["escalation_ack"] == incident.public_id
+    await click(
+        slack,
+        fake_slack,
+        bot,
+        "escalation_ack",
+        incident.public_id,
+        channel=incident.channel_id,
+        message_ts=pinned["ts"],
+        user="UONCALL",
+    )
+    updated = summary(fake_slack, incident)
+    assert "escalation_ack" not in buttons(updated)
+    assert "*Acknowledged*\n<@UONCALL>" in json.dumps(updated["blocks"]).replace("\\n", "\n")

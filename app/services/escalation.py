@@ -28,6 +28,7 @@ from app.services import steps, timeline
 from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.steps import StepRun, is_transient, run_due_steps, slack_error, step_handler
+from app.services.summary import refresh_summary
 from app.slack import escalation_blocks as eb
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, StepStatus
@@ -442,6 +443,8 @@ async def announce_acknowledgement(ctx: BotContext, result: AckResult) -> None:
     waited = incident.acknowledged_at - incident.started_at
     note = eb.acknowledged_note(user, incident.acknowledged_at, waited, ctx.settings.tz)
     await _settle_pages(ctx, incident, note)
+    # The summary loses its Acknowledge button and shows who acknowledged.
+    await refresh_summary(ctx, incident)
     if incident.channel_id:
         text = eb.acknowledged_text(incident, policy, user, waited, result.paged)
         try:

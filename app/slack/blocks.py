@@ -207,8 +207,9 @@ def channel_topic(incident: Incident, policy: Policy) -> str:
 
 
 # Action ids of the summary's buttons. The escalation engine adds its Acknowledge button
-# (action_id ACKNOWLEDGE_ACTION) first in `summary_buttons`, where the comment marks the place.
-ACKNOWLEDGE_ACTION = "incident_acknowledge"
+
+# The escalation engine's Acknowledge button: the same action on pages and on the summary.
+ACKNOWLEDGE_ACTION = "escalation_ack"
 CHANGE_SEVERITY_ACTION = "incident_change_severity"
 CHANGE_STATUS_ACTION = "incident_change_status"
 RESOLVE_ACTION = "incident_resolve"
@@ -244,11 +245,21 @@ def summary_buttons(incident: Incident) -> list[ButtonElement]:
     value = str(incident.id)
     if not incident.is_open:
         return [review_held_button(incident)] if incident.review_held_at is None else []
-    # The escalation engine's Acknowledge button (ACKNOWLEDGE_ACTION) goes here, first.
+    buttons = []
+    if incident.acknowledged_at is None:
+        buttons.append(
+            ButtonElement(
+                text="Acknowledge",
+                action_id=ACKNOWLEDGE_ACTION,
+                value=incident.public_id,
+                style="primary",
+            )
+        )
     return [
+        *buttons,
         ButtonElement(text="Change severity", action_id=CHANGE_SEVERITY_ACTION, value=value),
         ButtonElement(text="Change status", action_id=CHANGE_STATUS_ACTION, value=value),
-        ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=value, style="primary"),
+        ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=value),
     ]
 
 
@@ -277,6 +288,13 @@ def summary_message(
         MarkdownTextObject(text=f"*Reporter*\n<@{incident.reporter_id}>"),
         MarkdownTextObject(text=f"*Started*\n{format_time(incident.started_at, tz)}"),
     ]
+    if incident.acknowledged_at is not None:
+        who = f"<@{incident.acknowledged_by}> " if incident.acknowledged_by else ""
+        fields.append(
+            MarkdownTextObject(
+                text=f"*Acknowledged*\n{who}{format_time(incident.acknowledged_at, tz)}"
+            )
+        )
     if incident.resolved_at is not None:
         fields += [
             MarkdownTextObject(text=f"*Resolved*\n{format_time(incident.resolved_at, tz)}"),

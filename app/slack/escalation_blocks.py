@@ -21,10 +21,10 @@ from slack_sdk.models.blocks import (
 from app.domain.escalation import level_names
 from app.durations import format_duration
 from app.policy import EscalationLevel, Policy
-from app.slack.blocks import Message
+from app.slack.blocks import ACKNOWLEDGE_ACTION, Message
 from app.store.models import Incident
 
-ACK_ACTION = "escalation_ack"
+ACK_ACTION = ACKNOWLEDGE_ACTION  # shared with the summary's button
 SNOOZE_ACTION = "escalation_snooze"
 SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(hours=1))
 SECTION_MAX = 3000
