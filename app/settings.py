@@ -26,7 +26,7 @@ HINTS: dict[str, str] = {
     "timezone": "an IANA time zone name such as UTC or Europe/Paris",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
-    "setup_lease_seconds": "a number of seconds such as 120",
+    "lease_seconds": "a number of seconds such as 300 (at least 1)",
     "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
     "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
     "or unset it to disable /webhooks/alerts",
@@ -70,9 +70,9 @@ class Settings(BaseSettings):
     log_format: str = "text"
     incidents_channel: str | None = None
     timezone: str = "UTC"
-    # How long a half-done incident setup of a stopped or killed replica is left alone before
-    # another run (a restart, another replica) finishes it.
-    setup_lease_seconds: float = 120.0
+    # How long a replica's claim on work (an incident's setup, a page being sent) lasts: a
+    # killed replica's half-done work is taken over by another run after this long.
+    lease_seconds: float = 300.0
     # How often due pages and reminders are looked for; 0 runs no scheduler in this process.
     escalation_tick_seconds: float = 5.0
     alert_webhook_token: str | None = None

@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def bot_process(
-    tmp_path: Path, fake: FakeSlack, database_url: str, port: int, announce: str
+    tmp_path: Path, fake: FakeSlack, database_url: str, port: int, announce: str, **extra: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`incident-bot serve` in its own process, ready when /health answers."""
     env = {
@@ -45,8 +45,9 @@ async def bot_process(
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "SETUP_LEASE_SECONDS": "1",
+        "LEASE_SECONDS": "1",
         "INCIDENTS_CHANNEL": announce,
+        **extra,
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -149,3 +150,67 @@ async def test_sigkill_mid_declare_then_restart_completes_the_incident_once(
         if (m.get("metadata") or {}).get("event_type") == "incident_announcement"
     ]
     assert [m["ts"] for m in announcements] == [incident.announcement_ts]
+
+
+def step_messages(fake: FakeSlack) -> list[tuple[int, str]]:
+    """(step id, recipient) of every escalation message Slack received, duplicates included."""
+    found = []
+    for messages in fake.messages.values():
+        for m in messages:
+            metadata = m.get("metadata") or {}
+            if metadata.get("event_type") == "incident_step":
+                payload = metadata["event_payload"]
+                found.append((payload["step"], payload["recipient"]))
+    return found
+
+
+@pytest.mark.parametrize("kill_on", ["channel", "UONCALL"])
+async def test_sigkill_while_paging_then_restart_pages_each_person_once(
+    tmp_path: Path, fake_slack: FakeSlack, bot: BotContext, kill_on: str
+) -> None:
+    announce = fake_slack.add_channel("incidents", members=["UOTHER"])
+    extra = {
+        "POLICY_FILE": str(ROOT / "tests" / "policies" / "escalation.yml"),
+        "ESCALATION_TICK_SECONDS": "0.2",
+        "LEASE_SECONDS": "3",
+    }
+    url = bot.settings.database_url
+    port = _free_port()
+    async with bot_process(tmp_path, fake_slack, url, port, announce, **extra) as first:
+        slack = SlackSender(
+            f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url_base
+        )
+        await slack.command("declare", trigger_id=fake_slack.new_trigger_id())
+        await until(lambda: bool(fake_slack.calls_to("views.open")))
+        view = fake_slack.attempts_to("views.open")[-1].response["view"]
+        fake_slack.latency = 0.5  # the page's messages are in flight long enough to die
+        submission = asyncio.create_task(
+            slack.view_submission(
+                view, values=modal_values(title="Killed while paging", severity="P0")
+            )
+        )
+
+        def paging() -> bool:
+            return any(recipient == kill_on for _, recipient in step_messages(fake_slack))
+
+        await until(paging)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        submission.cancel()
+        await slack.close()
+
+    fake_slack.latency = 0.0
+    await asyncio.sleep(3.1)  # the dead process's claim on the step runs out
+    async with bot_process(tmp_path, fake_slack, url, _free_port(), announce, **extra):
+
+        def l1_paged() -> bool:
+            recipients = {recipient for _, recipient in step_messages(fake_slack)}
+            return {"channel", "UONCALL"} <= recipients
+
+        await until(l1_paged)
+        await asyncio.sleep(1.0)  # several more ticks: nothing may be sent again
+
+    sent = step_messages(fake_slack)
+    assert len(sent) == len(set(sent)), f"a page went out twice: {sent}"
+    [incident] = await saved(bot)
+    assert incident.setup_complete

@@ -57,7 +57,7 @@ class StepFailed(Exception):
 
 
 def _lease(ctx: BotContext) -> timedelta:
-    return timedelta(seconds=ctx.settings.setup_lease_seconds)
+    return timedelta(seconds=ctx.settings.lease_seconds)
 
 
 def _slack_error(exc: SlackApiError) -> str:

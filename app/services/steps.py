@@ -38,14 +38,16 @@ from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # how long a claim holds before another worker may take the step
-STEP_TIMEOUT = 120.0  # seconds a handler may take; well inside the lease
+# A claim holds for LEASE_SECONDS (settings) before another worker may take the step; a handler
+# may run for this share of it, so it never overlaps the worker that takes over.
+STEP_TIMEOUT_SHARE = 0.8
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(minutes=5)
 MAX_ATTEMPTS = 12  # about 40 minutes of retries before a step is given up and reported
 CLAIM_BATCH = 50
 MAX_BATCHES_PER_TICK = 200
 CONCURRENCY = 16
+STEP_MESSAGE_EVENT = "incident_step"  # message metadata tying a Slack message to its step
 
 # Slack answers that mean "try again later" rather than "this will never work".
 TRANSIENT_ERRORS = frozenset(
@@ -171,9 +173,17 @@ class StepRun:
             text=text,
             created_at=self.now,
         )
+        tag = {
+            "event_type": STEP_MESSAGE_EVENT,
+            "event_payload": {"step": self.step.id, "recipient": recipient},
+        }
+        if self.step.attempts > 1 and (found := await self._already_in_slack(channel, tag)):
+            # A worker that died after Slack accepted this message never saved its ts.
+            message.channel, message.ts = found
+            return await self._saved(recipient, message)
         try:
             response = await self.ctx.slack.chat_postMessage(
-                channel=channel, text=text, blocks=blocks
+                channel=channel, text=text, blocks=blocks, metadata=tag
             )
         except SlackApiError as exc:
             if is_transient(exc):
@@ -189,10 +199,38 @@ class StepRun:
         else:
             message.channel = response["channel"]
             message.ts = response["ts"]
+        return await self._saved(recipient, message)
+
+    async def _saved(self, recipient: str, message: StepMessage) -> StepMessage:
         async with self.ctx.sessions.begin() as session:
             session.add(message)
         self.sent[recipient] = message
         return message
+
+    async def _already_in_slack(self, channel: str, tag: dict[str, Any]) -> tuple[str, str] | None:
+        """On a retry only: the (channel, ts) of this step's message to `channel` if Slack has it.
+
+        Looked up by the message metadata every step message carries. If the lookup itself
+        fails, the message is sent: a page twice is better than a page lost.
+        """
+        try:
+            target = channel
+            if channel[:1] in {"U", "W"}:  # a DM: Slack keeps it in the bot's IM with the user
+                target = (await self.ctx.slack.conversations_open(users=channel))["channel"]["id"]
+            history = await self.ctx.slack.conversations_history(
+                channel=target, limit=100, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "step %s: could not look for its earlier message: %s",
+                self.step.id,
+                slack_error(exc),
+            )
+            return None
+        for sent in history.get("messages", []):
+            if (sent.get("metadata") or {}).get("event_payload") == tag["event_payload"]:
+                return target, str(sent["ts"])
+        return None
 
     def after(self, hook: AfterHook) -> None:
         """Run `hook(session)` in the transaction that marks the step sent (follow-ups, log)."""
@@ -304,7 +342,7 @@ async def _claim(
             session,
             worker=worker,
             now=now,
-            lease_until=now + LEASE,
+            lease_until=now + timedelta(seconds=ctx.settings.lease_seconds),
             limit=limit,
             step_ids=step_ids,
         )
@@ -350,7 +388,7 @@ async def _run_one(
     try:
         if handler is None:
             raise LookupError(f"no handler for step kind {step.kind!r}")
-        async with asyncio.timeout(STEP_TIMEOUT):
+        async with asyncio.timeout(ctx.settings.lease_seconds * STEP_TIMEOUT_SHARE):
             await handler(run)
     except Exception as exc:  # noqa: BLE001 - any failure leaves the step for a retry
         outcome: Awaitable[None] = _release(ctx, run, worker, exc, report)
