@@ -21,7 +21,8 @@ from tests.fakeslack import FakeSlack
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret"
-USERS = ("UREPORTER", "UOTHER")
+USERS = ("UREPORTER", "UOTHER", "UONCALL", "ULEAD", "UCTO", "UCEO")
+POLICY = ROOT / "bench" / "policy.yml"
 
 
 def free_port() -> int:
@@ -96,6 +97,7 @@ def bot_env(fake: FakeSlack, port: int, database_url: str) -> dict[str, str]:
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        "POLICY_FILE": str(POLICY),
     }
 
 

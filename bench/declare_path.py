@@ -21,7 +21,7 @@ from app.policy import load_policy
 from app.services.context import BotContext
 from app.settings import Settings
 from app.store.migrate import upgrade
-from bench.common import SECRET, TOKEN, fake_slack, summary_ms
+from bench.common import POLICY, SECRET, TOKEN, fake_slack, summary_ms
 from tests.conftest import serve_bot
 from tests.slack_requests import SlackSender, modal_values
 
@@ -46,7 +46,7 @@ async def main(runs: int, latency: float) -> None:
             slack_api_url=fake.base_url,
             database_url=db,
         )
-        bot = BotContext.create(settings, load_policy(None), SystemClock())
+        bot = BotContext.create(settings, load_policy(POLICY), SystemClock())
         async with serve_bot(bot) as url:
             slack = SlackSender(url, SECRET, fake.response_url_base)
             durations, per_run_rounds, methods = [], [], Counter()

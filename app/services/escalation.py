@@ -10,6 +10,8 @@ nothing worse than a cancelled page showing up as cancelled.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -233,13 +235,14 @@ async def _send_page(run: StepRun) -> None:
         problems=problems,
         late_by=run.lateness if run.late else None,
     )
+    # The channel page, the invitation and the DMs do not depend on each other: one round.
+    sends = []
     if incident.channel_id:
         page = eb.with_ack_button(text, incident)
-        await run.post(CHANNEL, incident.channel_id, text, page.blocks)
-        await _invite(run, targets)
+        sends += [run.post(CHANNEL, incident.channel_id, text, page.blocks), _invite(run, targets)]
     dm = eb.dm_text(incident, policy, level)
-    for user in targets:
-        await run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks)
+    sends += [run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks) for user in targets]
+    await asyncio.gather(*sends)
 
     async def paged(session: AsyncSession) -> None:
         late = f" (sent {eb.human_minutes(run.lateness)} late)" if run.late else ""
