@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode
 
 import httpx
@@ -26,7 +27,6 @@ from bench.common import (
     SECRET,
     bot_argv,
     bot_env,
-    fake_slack,
     free_port,
     percentile,
     process,
@@ -38,8 +38,47 @@ from tests.fakeslack import FakeSlack
 CONCURRENCY = (1, 20)
 
 
+class RemoteFake:
+    """The fake Slack running in its own process (bench/fake_process.py)."""
+
+    def __init__(self, base_url: str, control: str) -> None:
+        self.base_url = base_url
+        self.control = control
+        self.response_url_base = base_url.replace("/api/", "/response")
+        self._triggers: list[str] = []
+
+    async def refill(self, http: httpx.AsyncClient, count: int) -> None:
+        self._triggers += (await http.get(f"{self.control}/triggers", params={"n": count})).json()
+
+    def new_trigger_id(self) -> str:
+        return self._triggers.pop()
+
+    async def channel(self, http: httpx.AsyncClient, name: str, messages: int) -> dict:
+        body = {"name": name, "members": ["UREPORTER", "UOTHER"], "messages": messages}
+        return (await http.post(f"{self.control}/channel", json=body)).json()
+
+
+@contextlib.asynccontextmanager
+async def remote_fake(latency: float) -> AsyncIterator[RemoteFake]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.fake_process",
+        str(latency),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        base_url, control = (await proc.stdout.readline()).decode().split()
+        yield RemoteFake(base_url, control)
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
 class Sender:
-    def __init__(self, http: httpx.AsyncClient, port: int, fake: FakeSlack) -> None:
+    def __init__(self, http: httpx.AsyncClient, port: int, fake: RemoteFake | FakeSlack) -> None:
         self.http = http
         self.url = f"http://127.0.0.1:{port}/slack/events"
         self.fake = fake
@@ -56,6 +95,20 @@ class Sender:
                 "x-slack-signature": self.verifier.generate_signature(timestamp=ts, body=body),
             },
         )
+
+    async def command(self, text: str, n: int) -> httpx.Response:
+        body = urlencode(
+            {
+                "command": "/incident",
+                "text": text,
+                "team_id": "T0001",
+                "user_id": "UREPORTER",
+                "channel_id": "CBENCH",
+                "trigger_id": "unused",
+                "response_url": f"{self.fake.response_url_base}/{n}",
+            }
+        )
+        return await self._post(body, "application/x-www-form-urlencoded")
 
     async def declare(self, n: int) -> httpx.Response:
         body = urlencode(
@@ -96,19 +149,20 @@ async def measure(
     argv: list[str],
     env: dict[str, str],
     port: int,
-    fake: FakeSlack,
+    fake: RemoteFake,
     count: int,
     only: list[str],
 ) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {}
-    channel = fake.add_channel(f"bench-{name}", members=["UREPORTER", "UOTHER"])
-    message_ts = [fake.add_message(channel, f"message {n}", user="UOTHER") for n in range(200)]
     async with (
         process(argv, env, port),
         httpx.AsyncClient(
             limits=httpx.Limits(max_connections=max(CONCURRENCY)), timeout=30
         ) as http,
     ):
+        seeded = await fake.channel(http, f"bench-{name}", messages=200)
+        channel, message_ts = seeded["channel"], seeded["messages"]
+        await fake.refill(http, 40 + count * len(CONCURRENCY))
         sender = Sender(http, port, fake)
         kinds: dict[str, Callable[[int], Awaitable[httpx.Response]]] = {
             "declare": sender.declare,
@@ -131,7 +185,7 @@ async def measure(
 
 async def main(count: int, latency: float, database_url: str | None, only: list[str]) -> None:
     db = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='bench-db-')}/bench.db"
-    async with fake_slack(latency) as fake:
+    async with remote_fake(latency) as fake:
         bot_port, floor_port = free_port(), free_port()
         bot = await measure(
             "bot", bot_argv(), bot_env(fake, bot_port, db), bot_port, fake, count, only

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,7 +88,7 @@ async def process(argv: list[str], env: dict[str, str], port: int) -> AsyncItera
             proc.kill()
 
 
-def bot_env(fake: FakeSlack, port: int, database_url: str) -> dict[str, str]:
+def bot_env(fake: Any, port: int, database_url: str) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,

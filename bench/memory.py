@@ -108,6 +108,9 @@ async def main(incidents: int, entries: int, database_url: str | None) -> None:
             for n in range(200):  # work against the loaded database
                 await sender.declare(n)
                 await http.get(f"http://127.0.0.1:{port}/health")
+                await http.get(f"http://127.0.0.1:{port}/metrics")
+                if n % 10 == 0:  # lists the 1,000 open incidents
+                    await sender.command("list", n)
             await asyncio.sleep(1)
             loaded = rss_mb(pid)
     print(f"database: {url.split('://')[0]}")
