@@ -11,7 +11,6 @@ nothing worse than a cancelled page showing up as cancelled.
 from __future__ import annotations
 
 import asyncio
-
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
