@@ -342,6 +342,7 @@ async def test_summary_buttons_change_severity_through_a_modal(
     incident = await declare(slack, fake_slack, bot)
     pinned = summary(fake_slack, incident)
     assert set(buttons(pinned)) == {
+        blocks.ACKNOWLEDGE_ACTION,
         blocks.CHANGE_SEVERITY_ACTION,
         blocks.CHANGE_STATUS_ACTION,
         blocks.RESOLVE_ACTION,

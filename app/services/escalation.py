@@ -241,7 +241,11 @@ async def _send_page(run: StepRun) -> None:
         sends += [run.post(CHANNEL, incident.channel_id, text, page.blocks), _invite(run, targets)]
     dm = eb.dm_text(incident, policy, level)
     sends += [run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks) for user in targets]
-    await asyncio.gather(*sends)
+    # Wait for every send before failing the step: a retry must never race a send in flight.
+    results = await asyncio.gather(*sends, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
 
     async def paged(session: AsyncSession) -> None:
         late = f" (sent {eb.human_minutes(run.lateness)} late)" if run.late else ""
