@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 
@@ -73,6 +74,16 @@ async def test_help_and_bare_command_list_the_subcommands(slack: SlackSender) ->
         assert answer["response_type"] == "ephemeral"
         assert "/incident declare" in answer["text"]
         assert "retry-setup" in answer["text"]
+
+
+async def test_help_lists_the_subcommands_in_the_order_of_the_procedure(
+    slack: SlackSender,
+) -> None:
+    text = (await slack.command("help")).json()["text"]
+    names = re.findall(r"^• `/incident ([a-z-]+)", text, re.MULTILINE)
+    assert names[:5] == ["declare", "ack", "lead", "severity", "status"]
+    assert names.index("resolve") < names.index("postmortem") < names.index("list")
+    assert names[-1] == "help" and len(names) == len(set(names)) == 16
 
 
 async def test_unknown_subcommand_answers_with_help_not_silence(slack: SlackSender) -> None:

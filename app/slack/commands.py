@@ -92,9 +92,32 @@ class Registry:
         return self._commands.get(name)
 
     def help_text(self, prefix: str = "") -> str:
-        entries = [(c.usage, c.summary) for c in self._commands.values()]
+        """Subcommands in the order of the plan's procedure, so help reads as a checklist."""
+        order = {name: n for n, name in enumerate(HELP_ORDER)}
+        listed = sorted(self._commands.values(), key=lambda c: order.get(c.name, len(order)))
+        entries = [(c.usage, c.summary) for c in listed]
         return (prefix + "\n" if prefix else "") + blocks.help_text(entries)
 
+
+# Detection, response, investigation, mitigation, recovery, post-incident; then the rest.
+HELP_ORDER = (
+    "declare",
+    "ack",
+    "lead",
+    "severity",
+    "status",
+    "note",
+    "update",
+    "timeline",
+    "runbook",
+    "resolve",
+    "action",
+    "postmortem",
+    "reopen",
+    "list",
+    "retry-setup",
+    "help",
+)
 
 COMMANDS = Registry()
 
