@@ -27,14 +27,12 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from sqlalchemy import MetaData, func, insert, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from app.clock import SystemClock  # noqa: E402
 from app.policy import load_policy  # noqa: E402
@@ -43,8 +41,8 @@ from app.services.context import BotContext  # noqa: E402
 from app.services.escalation import run_due_steps  # noqa: E402
 from app.services.steps import TickReport  # noqa: E402
 from app.settings import Settings, normalize_database_url  # noqa: E402
-from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import Incident, ScheduledStep  # noqa: E402
+from tests.conftest import reset_schema  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
@@ -65,23 +63,6 @@ def describe(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
         f"p50 {percentile(shown, 50):8.3f} {unit}  p99 {percentile(shown, 99):8.3f} {unit}  "
         f"max {max(shown):8.3f} {unit}  mean {statistics.fmean(shown):8.3f} {unit}"
     )
-
-
-def reset_schema(url: str) -> None:
-    async def drop() -> None:
-        engine = create_async_engine(url)
-        async with engine.begin() as conn:
-
-            def drop_all(sync_conn: Any) -> None:
-                meta = MetaData()
-                meta.reflect(sync_conn)
-                meta.drop_all(sync_conn)
-
-            await conn.run_sync(drop_all)
-        await engine.dispose()
-
-    asyncio.run(drop())
-    upgrade(url)
 
 
 class RecordingScheduler(StepScheduler):

@@ -185,9 +185,9 @@ async def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-timeline-"))
     database_url = normalize_database_url(args.database_url or f"sqlite:///{workdir / 'bench.db'}")
     if args.database_url:
-        from tests.conftest import _reset_schema
+        from tests.conftest import reset_schema
 
-        await asyncio.to_thread(_reset_schema, database_url)
+        await asyncio.to_thread(reset_schema, database_url)
     else:
         await asyncio.to_thread(upgrade, database_url)
 

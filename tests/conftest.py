@@ -45,7 +45,7 @@ def manifest_bot_scopes() -> set[str]:
     return set(manifest["oauth_config"]["scopes"]["bot"])
 
 
-def _reset_schema(url: str) -> None:
+def reset_schema(url: str) -> None:
     """Drop every table, then build the schema with the real migrations."""
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
@@ -77,7 +77,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     )
     url = normalize_database_url(raw)
-    _reset_schema(url)
+    reset_schema(url)
     return url
 
 
@@ -151,7 +151,6 @@ async def serve_bot(bot: BotContext) -> AsyncIterator[str]:
         access_log=False,
     )
     srv = uvicorn.Server(config)
-    srv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(srv.serve())
     while not srv.started:
         if task.done():

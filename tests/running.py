@@ -90,6 +90,11 @@ async def command(
     return answer["text"]
 
 
+def posts_to(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    """chat.postMessage calls that reached `channel` (a user id for a DM)."""
+    return [c for c in fake.calls_to("chat.postMessage") if c["channel"] == channel]
+
+
 def summary(fake: FakeSlack, incident: Incident) -> dict[str, Any]:
     message = fake.state.find_message(incident.channel_id, incident.summary_ts)
     assert message is not None

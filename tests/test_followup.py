@@ -21,17 +21,13 @@ from tests.running import (
     entries,
     items,
     kinds,
+    posts_to,
     reload,
     resolve,
     summary,
     summary_text,
 )
 from tests.slack_requests import SlackSender
-
-
-def dms_to(fake: FakeSlack, user: str) -> list[dict]:
-    return [c for c in fake.calls_to("chat.postMessage") if c["channel"] == user]
-
 
 # ------------------------------------------------------------------------------ action items
 
@@ -63,7 +59,7 @@ async def test_action_item_is_added_shown_on_the_summary_and_its_owner_told(
     assert "*Action items*: 1 open, 0 done" in rendered
     assert "1. Alert on webhook failures · <@UOTHER> · due 2026-12-05" in rendered
     assert buttons(summary(fake_slack, incident))[blocks.ACTION_ITEM_DONE_ACTION] == str(item.id)
-    [dm] = dms_to(fake_slack, "UOTHER")
+    [dm] = posts_to(fake_slack, "UOTHER")
     assert "gave you an action item" in dm["text"] and "Alert on webhook failures" in dm["text"]
 
 
@@ -252,18 +248,18 @@ async def test_overdue_action_item_is_reminded_to_its_owner_until_done(
         channel=incident.channel_id,
     )
     [item] = await items(bot, incident)
-    assigned = len(dms_to(fake_slack, "UOTHER"))
+    assigned = len(posts_to(fake_slack, "UOTHER"))
 
     # Still due: the row came early, nothing is said, and another reminder is wanted.
     clock.set(datetime(2026, 12, 1, 23, 59, tzinfo=UTC))
     assert await send_action_item_reminder(bot, item.id) is True
-    assert len(dms_to(fake_slack, "UOTHER")) == assigned
+    assert len(posts_to(fake_slack, "UOTHER")) == assigned
 
     first = reminders.first_action_item_reminder_at(item.due_on, bot.settings.tz)
     assert first == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
     clock.set(first)
     assert await send_action_item_reminder(bot, item.id) is True
-    reminder = dms_to(fake_slack, "UOTHER")[-1]
+    reminder = posts_to(fake_slack, "UOTHER")[-1]
     assert "was due 2026-12-01 and is not done" in reminder["text"]
     dm_channel = fake_slack.state.ims["UOTHER"]
     reminder_message = fake_slack.messages[dm_channel][-1]

@@ -20,6 +20,7 @@ from tests.running import (
     entries,
     kinds,
     last_view,
+    posts_to,
     reload,
     resolve,
     summary,
@@ -27,11 +28,6 @@ from tests.running import (
     text_input,
 )
 from tests.slack_requests import SlackSender
-
-
-def posts_in(fake: FakeSlack, channel: str) -> list[dict]:
-    return [c for c in fake.calls_to("chat.postMessage") if c["channel"] == channel]
-
 
 # ------------------------------------------------------------------------------------ status
 
@@ -238,9 +234,9 @@ async def test_update_is_posted_in_the_channel_and_broadcast_for_a_public_incide
     )
 
     assert answer == ""
-    [post] = posts_in(fake_slack, incident.channel_id)[-1:]
+    [post] = posts_to(fake_slack, incident.channel_id)[-1:]
     assert "Status update" in post["text"] and "Rolled back to v41" in post["text"]
-    broadcast = posts_in(fake_slack, announce)[-1]
+    broadcast = posts_to(fake_slack, announce)[-1]
     assert "Rolled back to v41" in broadcast["text"] and incident.title in broadcast["text"]
     assert broadcast["thread_ts"] == incident.announcement_ts
     entry = (await entries(bot, incident))[-1]
@@ -257,7 +253,7 @@ async def test_update_of_a_private_incident_stays_in_its_channel(
     bot.settings.incidents_channel = announce
     incident = await declare(slack, fake_slack, bot, visibility="private")
     await command(slack, bot, "update Keys rotated", channel=incident.channel_id)
-    assert "Keys rotated" in posts_in(fake_slack, incident.channel_id)[-1]["text"]
+    assert "Keys rotated" in posts_to(fake_slack, incident.channel_id)[-1]["text"]
     assert not any("Keys rotated" in json.dumps(m) for m in fake_slack.messages[announce])
 
 

@@ -353,14 +353,14 @@ async def _remind_update(run: StepRun) -> None:
     seq = int(run.data.get("seq") or 1)
 
     async def next_reminder(session: AsyncSession) -> None:
-        await steps.schedule(
+        await _schedule_update_reminder(
             session,
             incident,
-            UPDATE_REMINDER,
+            seq + 1,
             run.now + every,
-            plan.reminder_data(seq + 1, since, since_update=since_update),
+            since,
+            since_update=since_update,
             now=run.now,
-            key=plan.reminder_key(seq + 1),
         )
 
     run.after(next_reminder)
@@ -584,7 +584,22 @@ async def _follow_cadence(
         for step in pending:
             await step_store.reschedule(session, step.id, due, now)
         return
-    seq = len(reminders) + 1
+    await _schedule_update_reminder(
+        session, incident, len(reminders) + 1, due, since, since_update=since_update, now=now
+    )
+
+
+async def _schedule_update_reminder(
+    session: AsyncSession,
+    incident: Incident,
+    seq: int,
+    due: datetime,
+    since: datetime,
+    *,
+    since_update: bool,
+    now: datetime,
+) -> None:
+    """Plan the incident's `seq`-th update reminder (keyed, so it is planned once)."""
     await steps.schedule(
         session,
         incident,
@@ -620,15 +635,8 @@ async def on_status_update(ctx: BotContext, incident: Incident) -> datetime | No
                 session, step.id, due, now, data=plan.reminder_data(seq, now, since_update=True)
             )
         if not pending:
-            seq = len(reminders) + 1
-            await steps.schedule(
-                session,
-                current,
-                UPDATE_REMINDER,
-                due,
-                plan.reminder_data(seq, now, since_update=True),
-                now=now,
-                key=plan.reminder_key(seq),
+            await _schedule_update_reminder(
+                session, current, len(reminders) + 1, due, now, since_update=True, now=now
             )
     return due
 

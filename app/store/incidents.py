@@ -56,16 +56,6 @@ async def latest_incomplete_for(session: AsyncSession, user_id: str) -> Incident
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def incomplete(session: AsyncSession, limit: int = 50) -> list[Incident]:
-    stmt = (
-        select(Incident)
-        .where(Incident.setup_complete.is_(False))
-        .order_by(Incident.created_at)
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars())
-
-
 async def save_fields(
     session: AsyncSession, incident_id: int, now: datetime, **fields: Any
 ) -> None:
