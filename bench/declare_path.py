@@ -48,17 +48,17 @@ async def main(runs: int, latency: float) -> None:
         )
         bot = BotContext.create(settings, load_policy(POLICY), SystemClock())
         async with serve_bot(bot) as url:
-            slack = SlackSender(url, SECRET, fake.response_url_base)
+            slack = SlackSender(url, SECRET, fake)
             durations, per_run_rounds, methods = [], [], Counter()
             for n in range(runs):
-                await slack.command("declare", trigger_id=fake.new_trigger_id())
+                await slack.command("declare")
                 await bot.tasks.drain()
                 view = fake.attempts_to("views.open")[-1].response["view"]
                 first_call = len(fake.calls)
                 started = time.perf_counter()
-                await slack.view_submission(
+                await slack.submit(
                     view,
-                    values=modal_values(title=f"Critical path {n}", impacts={"P0": ["outage"]}),
+                    modal_values(title=f"Critical path {n}", impacts={"P0": ["outage"]}),
                 )
                 await bot.tasks.drain()
                 durations.append(time.perf_counter() - started)

@@ -56,7 +56,7 @@ from app.settings import Settings, normalize_database_url  # noqa: E402
 from app.store import incidents as store  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import TimelineEntry  # noqa: E402
-from tests import slack_events  # noqa: E402
+from tests import slack_builders, slack_events  # noqa: E402
 from tests.conftest import manifest_bot_scopes  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
 from tests.slack_requests import SlackSender  # noqa: E402
@@ -70,26 +70,16 @@ class EventSender:
     """Posts signed events like Slack. aiohttp rather than the tests' httpx client: its
     connection pool costs far less CPU per request, which this process shares with the fake."""
 
-    def __init__(self, url: str, connections: int) -> None:
+    def __init__(self, url: str, connections: int, fake: FakeSlack) -> None:
         self.url = url + "/slack/events"
-        self.signer = SlackSender(url, SECRET, "http://unused")
+        self.signer = SlackSender(url, SECRET, fake)
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=connections),
             timeout=aiohttp.ClientTimeout(total=60),
         )
 
     async def event(self, event: dict[str, Any]) -> int:
-        body = json.dumps(
-            {
-                "token": "unused",
-                "team_id": "T0001",
-                "api_app_id": "A0001",
-                "event": event,
-                "type": "event_callback",
-                "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
-                "event_time": int(time.time()),
-            }
-        )
+        body = json.dumps(slack_builders.event_callback(event))
         headers = self.signer.signed_headers(body, content_type="application/json")
         async with self.http.post(self.url, data=body.encode(), headers=headers) as response:
             await response.read()
@@ -211,11 +201,13 @@ async def run(args: argparse.Namespace) -> int:
     command = (os.environ.get("BENCH_SERVER") or "-m app serve").split()
     server = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
-    sender = EventSender(url, args.concurrency)
+    sender = EventSender(url, args.concurrency, fake)
+    warmup = fake.add_channel("warmup")
+    warmup_ts = fake.add_message(warmup, "warming up", user=USERS[0])
     try:
         await wait_healthy(url, server)
         # Bolt asks auth.test who it is on the first request; let that not count.
-        await sender.event(slack_events.added("CWARMUP", "1795905000.000001"))
+        await sender.event(slack_events.added(fake, warmup, warmup_ts))
         fake.latency = args.latency
         fake.calls.clear()
 
@@ -228,7 +220,7 @@ async def run(args: argparse.Namespace) -> int:
         async def worker() -> None:
             while not queue.empty():
                 ts = queue.get_nowait()
-                payload = slack_events.added(channel, ts, user=USERS[len(acks) % 2])
+                payload = slack_events.added(fake, channel, ts, user=USERS[len(acks) % 2])
                 sent = time.perf_counter()
                 status = await sender.event(payload)
                 acks.append(time.perf_counter() - sent)

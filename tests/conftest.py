@@ -172,7 +172,7 @@ async def server(bot: BotContext) -> AsyncIterator[str]:
 
 @pytest_asyncio.fixture
 async def slack(server: str, fake_slack: FakeSlack) -> AsyncIterator[SlackSender]:
-    sender = SlackSender(server, SIGNING_SECRET, fake_slack.response_url_base)
+    sender = SlackSender(server, SIGNING_SECRET, fake_slack)
     yield sender
     await sender.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from app.services.context import BotContext
@@ -75,7 +76,7 @@ async def command(
     *,
     channel: str | None,
     user: str = "UREPORTER",
-    trigger_id: str = "trigger-unset",
+    trigger_id: str | None = None,
 ) -> str:
     """Run `/incident <text>` in `channel`; return the ephemeral answer ("" if none)."""
     response = await slack.command(
@@ -117,40 +118,29 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
 
 async def click(
     slack: SlackSender,
-    fake: FakeSlack,
     bot: BotContext,
-    action_id: str,
-    value: str,
+    message: dict[str, Any],
+    name: str,
     *,
-    channel: str,
-    message_ts: str,
     user: str = "UREPORTER",
-) -> None:
-    """Press a button on a message, as Slack reports it."""
-    response = await slack.block_action(
-        actions=[{"type": "button", "action_id": action_id, "block_id": "b", "value": value}],
-        user=user,
-        channel={"id": channel},
-        container={"type": "message", "message_ts": message_ts, "channel_id": channel},
-        message={"ts": message_ts},
-        trigger_id=fake.new_trigger_id(),
+    selected: Any = None,
+    block_id: str | None = None,
+    near: str | None = None,
+) -> httpx.Response:
+    """Press button `name` (its label or action id) of a message the bot posted, as Slack
+    reports it, then wait for the work it spawned."""
+    response = await slack.click(
+        message, name, user=user, selected=selected, block_id=block_id, near=near
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     await bot.tasks.drain()
+    return response
 
 
 def last_view(fake: FakeSlack) -> dict[str, Any]:
     attempt = fake.attempts_to("views.open")[-1]
     assert attempt.ok, attempt.response
     return attempt.response["view"]
-
-
-def text_input(value: str | None) -> dict[str, Any]:
-    return {"value": {"type": "plain_text_input", "value": value}}
-
-
-def choice(value: str | None, kind: str = "static_select") -> dict[str, Any]:
-    return {"value": {"type": kind, "selected_option": {"value": value} if value else None}}
 
 
 def resolve_values(
@@ -162,13 +152,14 @@ def resolve_values(
     affected_users: str = "",
     revenue_impact: str = "",
 ) -> dict[str, Any]:
+    """What a person enters in the resolve form (block id -> answer)."""
     return {
-        "resolution": text_input(resolution),
-        "root_cause": text_input(root_cause or None),
-        "affected_services": text_input(affected_services or None),
-        "affected_users": text_input(affected_users or None),
-        "revenue_impact": text_input(revenue_impact or None),
-        "data_loss": choice(data_loss, "radio_buttons"),
+        "resolution": resolution,
+        "root_cause": root_cause or None,
+        "affected_services": affected_services or None,
+        "affected_users": affected_users or None,
+        "revenue_impact": revenue_impact or None,
+        "data_loss": data_loss,
     }
 
 
@@ -181,15 +172,16 @@ async def resolve(
     **values: Any,
 ) -> Any:
     """`/incident resolve` in the channel, then submit the form."""
-    await command(
-        slack,
-        bot,
-        "resolve",
-        channel=incident.channel_id,
-        user=user,
-        trigger_id=fake.new_trigger_id(),
-    )
+    await command(slack, bot, "resolve", channel=incident.channel_id, user=user)
     view = last_view(fake)
-    response = await slack.view_submission(view, user=user, values=resolve_values(**values))
+    response = await slack.submit(view, resolve_values(**values), user=user)
     await bot.tasks.drain()
     return response
+
+
+def message_at(fake: FakeSlack, channel: str | None, ts: str | None) -> dict[str, Any]:
+    """The message `ts` of `channel` as the fake Slack holds it now."""
+    assert channel and ts
+    message = fake.state.find_message(channel, ts)
+    assert message is not None, f"no message {ts} in {channel}"
+    return message

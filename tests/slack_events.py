@@ -1,81 +1,55 @@
-"""Events API payloads shaped as Slack documents them, for `SlackSender.event`."""
+"""Events API events as Slack sends them, for `SlackSender.event`: each one describes something
+a person did in the fake workspace, and the fake's state is changed first, as Slack's is."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from tests import slack_builders as build
+from tests.fakeslack import FakeSlack
 
-def event_ts() -> str:
-    return f"{time.time():.6f}"
 
-
-def reaction(
-    kind: str, channel: str, ts: str, *, user: str = "UOTHER", emoji: str = "pushpin"
+def added(
+    fake: FakeSlack, channel: str, ts: str, *, user: str = "UOTHER", emoji: str = "pushpin"
 ) -> dict[str, Any]:
-    """`reaction_added` or `reaction_removed` on the message `ts`."""
-    return {
-        "type": kind,
-        "user": user,
-        "reaction": emoji,
-        "item_user": "UREPORTER",
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "event_ts": event_ts(),
-    }
+    """`user` reacts with `emoji` to the message `ts`: `reaction_added`."""
+    fake.add_reaction(channel, ts, emoji, user=user)
+    return build.reaction_event(fake, channel, ts, emoji, user_id=user, added=True)
 
 
-def added(channel: str, ts: str, **kwargs: Any) -> dict[str, Any]:
-    return reaction("reaction_added", channel, ts, **kwargs)
+def removed(
+    fake: FakeSlack, channel: str, ts: str, *, user: str = "UOTHER", emoji: str = "pushpin"
+) -> dict[str, Any]:
+    """`user` takes their `emoji` off the message `ts`: `reaction_removed`."""
+    event = build.reaction_event(fake, channel, ts, emoji, user_id=user, added=False)
+    fake.remove_reaction(channel, ts, emoji, user=user)
+    return event
 
 
-def removed(channel: str, ts: str, **kwargs: Any) -> dict[str, Any]:
-    return reaction("reaction_removed", channel, ts, **kwargs)
-
-
-def message_changed(channel: str, change: dict[str, Any]) -> dict[str, Any]:
+def message_changed(fake: FakeSlack, channel: str, change: dict[str, Any]) -> dict[str, Any]:
     """`change` is what FakeSlack.edit_message returns."""
-    edited_ts = change["message"].get("edited", {}).get("ts") or event_ts()
-    return {
-        "type": "message",
-        "subtype": "message_changed",
-        "hidden": True,
-        "channel": channel,
-        "channel_type": "channel",
-        "ts": edited_ts,
-        "event_ts": edited_ts,
-        "message": change["message"],
-        "previous_message": change["previous_message"],
-    }
+    return build.message_changed_event(fake, channel, change)
 
 
-def message_deleted(channel: str, previous: dict[str, Any]) -> dict[str, Any]:
-    ts = event_ts()
-    return {
-        "type": "message",
-        "subtype": "message_deleted",
-        "hidden": True,
-        "channel": channel,
-        "channel_type": "channel",
-        "ts": ts,
-        "event_ts": ts,
-        "deleted_ts": previous["ts"],
-        "previous_message": previous,
-    }
+def message_deleted(fake: FakeSlack, channel: str, previous: dict[str, Any]) -> dict[str, Any]:
+    """`previous` is what FakeSlack.delete_message returns."""
+    return build.message_deleted_event(fake, channel, previous)
 
 
-def message(channel: str, text: str, *, subtype: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A new message (or one of the many other `message` subtypes Slack sends)."""
-    ts = event_ts()
-    body: dict[str, Any] = {
-        "type": "message",
-        "channel": channel,
-        "channel_type": "channel",
-        "user": "UOTHER",
-        "text": text,
-        "ts": ts,
-        "event_ts": ts,
-        **extra,
-    }
+def message(
+    fake: FakeSlack,
+    channel: str,
+    text: str,
+    *,
+    user: str = "UOTHER",
+    subtype: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A message posted in `channel` (or one of the many other `message` subtypes Slack
+    sends): stored in the fake, then announced."""
+    ts = fake.add_message(channel, text, user=user)
+    event = build.message_event(fake, channel, ts)
     if subtype:
-        body["subtype"] = subtype
-    return body
+        event["subtype"] = subtype
+    event.update(extra)
+    return event

@@ -1,27 +1,40 @@
-"""Requests shaped like the ones Slack sends the bot, signed with the signing secret."""
+"""Slack's requests to the bot, signed with the signing secret and posted to /slack/events.
+
+The bodies come from `tests.slack_builders`, which builds them from what the bot did in the
+fake Slack (the message it posted, the view it opened), in the shapes Slack publishes.
+`post` and `interaction` stay available for tests that send bodies Slack would never send
+(forged, malformed) on purpose.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-TEAM_ID = "T0001"
+from tests import slack_builders as build
+from tests.fakeslack import FakeSlack, blockkit
+from tests.fakeslack.methods import views
+
+FORM = "application/x-www-form-urlencoded"
 
 
 class SlackSender:
-    """Posts to the bot's /slack/events exactly as Slack would, signature included."""
+    """Plays Slack's side: posts what Slack would post, signature and headers included."""
 
-    def __init__(self, base_url: str, signing_secret: str, response_url_base: str) -> None:
+    def __init__(self, base_url: str, signing_secret: str, fake: FakeSlack) -> None:
         self.url = base_url.rstrip("/") + "/slack/events"
         self.verifier = SignatureVerifier(signing_secret)
-        self.response_url_base = response_url_base.rstrip("/")
+        self.fake = fake
         self.http = httpx.AsyncClient(timeout=10)
+        # What people have entered in each open modal so far (view id -> block id -> answer),
+        # so that a later action or the submission carries the whole state, as Slack's does.
+        self.entered: dict[str, dict[str, Any]] = {}
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -48,90 +61,127 @@ class SlackSender:
         sent.update(headers or {})
         return await self.http.post(self.url, content=body.encode(), headers=sent)
 
+    # --- slash commands ---------------------------------------------------------------------
+
     async def command(
         self,
         text: str,
         *,
         user: str = "UREPORTER",
         channel: str = "CGENERAL",
-        trigger_id: str = "trigger-unset",
-        **extra: str,
+        trigger_id: str | None = None,
     ) -> httpx.Response:
-        fields = {
-            "token": "verification-token-unused",
-            "team_id": TEAM_ID,
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/incident",
-            "text": text,
-            "api_app_id": "A0001",
-            "response_url": f"{self.response_url_base}/{uuid.uuid4().hex}",
-            "trigger_id": trigger_id,
-            **extra,
-        }
-        return await self.post(urlencode(fields), "application/x-www-form-urlencoded")
+        """`/incident <text>` typed by `user` in `channel`; mentions escaped as Slack does."""
+        fields = build.slash_command(
+            self.fake, text, user_id=user, channel_id=channel, trigger_id=trigger_id
+        )
+        return await self.post(urlencode(fields), FORM)
+
+    # --- interactions -----------------------------------------------------------------------
 
     async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
-        payload = {
-            "team": {"id": TEAM_ID, "domain": "acme"},
-            "api_app_id": "A0001",
-            "token": "verification-token-unused",
-            **payload,
-        }
-        body = urlencode({"payload": json.dumps(payload)})
-        return await self.post(body, "application/x-www-form-urlencoded")
+        """Post an interaction payload as it is (for bodies Slack would never send)."""
+        return await self.post(urlencode({"payload": json.dumps(payload)}), FORM)
 
-    async def view_submission(
-        self, view: dict[str, Any], *, user: str = "UREPORTER", values: dict[str, Any]
+    async def click(
+        self,
+        message: Mapping[str, Any],
+        name: str,
+        *,
+        user: str = "UREPORTER",
+        selected: Any = None,
+        block_id: str | None = None,
+        near: str | None = None,
     ) -> httpx.Response:
-        submitted = {**view, "state": {"values": values}}
-        return await self.interaction(
-            {
-                "type": "view_submission",
-                "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-                "view": submitted,
-                "trigger_id": "trigger-from-submission",
-            }
+        """Use element `name` (action id, or a button's label) of a message the bot posted.
+
+        `selected` is what a checkbox, select or overflow now holds (option values); `near`
+        picks among equal buttons by the text of their block."""
+        payload = build.block_actions_on_message(
+            self.fake, message, name, user_id=user, selected=selected, block_id=block_id, near=near
+        )
+        return await self.interaction(payload)
+
+    async def change(
+        self,
+        view: Mapping[str, Any],
+        block_id: str,
+        answer: Any,
+        *,
+        user: str = "UREPORTER",
+    ) -> httpx.Response:
+        """A person changes an element of an open modal that dispatches actions."""
+        entered = self.entered.setdefault(str(view["id"]), {})
+        entered[block_id] = answer
+        block = next(
+            b
+            for b in build.current_view(self.fake, view)["blocks"]
+            if b.get("block_id") == block_id
+        )
+        element = block.get("element") or block.get("accessory") or {}
+        payload = build.block_actions_in_view(
+            self.fake,
+            view,
+            str(element.get("action_id")),
+            user_id=user,
+            answers=entered,
+            block_id=block_id,
+        )
+        return await self.interaction(payload)
+
+    async def submit(
+        self,
+        view: Mapping[str, Any],
+        answers: Mapping[str, Any] | None = None,
+        *,
+        user: str = "UREPORTER",
+    ) -> httpx.Response:
+        """Press the submit button of a modal the bot opened, with `answers` (block id ->
+        text, option value(s) or user id) entered on top of what was entered before."""
+        entered = {**self.entered.get(str(view["id"]), {}), **(answers or {})}
+        payload = build.view_submission(self.fake, view, entered, user_id=user)
+        response = await self.interaction(payload)
+        self._follow_response_action(view, response)
+        return response
+
+    def _follow_response_action(self, view: Mapping[str, Any], response: httpx.Response) -> None:
+        """Do what Slack does with the submission's answer: `update` replaces the view (same
+        id, new hash, fields start empty), `clear` closes it; `errors` keeps it open."""
+        if response.status_code != 200 or not response.content.startswith(b"{"):
+            self.entered.pop(str(view["id"]), None)
+            return
+        answer = response.json()
+        if answer.get("response_action") == "update":
+            self._replace_view(view, answer["view"])
+            self.entered.pop(str(view["id"]), None)
+        elif answer.get("response_action") != "errors":
+            self.entered.pop(str(view["id"]), None)
+
+    def _replace_view(self, view: Mapping[str, Any], new: dict[str, Any]) -> None:
+        """A view a submission answered with `response_action: update`, checked like a
+        views.update and stored under the same id."""
+        problems = blockkit.view_problems(new, ("modal",))
+        assert not problems, f"Slack would refuse the updated view: {problems}"
+        current = self.fake.views[str(view["id"])]
+        views._store(
+            self.fake.state,
+            new,
+            current["id"],
+            current["root_view_id"],
+            current["previous_view_id"],
         )
 
-    async def block_action(
-        self,
-        *,
-        view: dict[str, Any] | None = None,
-        actions: list[dict],
-        user: str = "UREPORTER",
-        **extra: Any,
-    ) -> httpx.Response:
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
-            "actions": actions,
-            "trigger_id": "trigger-from-action",
-            **extra,
-        }
-        if view is not None:
-            payload["view"] = view
-            payload["container"] = {"type": "view", "view_id": view["id"]}
-        return await self.interaction(payload)
+    async def dismiss(self, view: Mapping[str, Any], *, user: str = "UREPORTER") -> httpx.Response:
+        """Close a modal with its Cancel button (Slack's `view_closed`)."""
+        return await self.interaction(build.view_closed(self.fake, view, user_id=user))
+
+    # --- Events API -------------------------------------------------------------------------
 
     async def event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
     ) -> httpx.Response:
-        body = json.dumps(
-            {
-                "token": "verification-token-unused",
-                "team_id": TEAM_ID,
-                "api_app_id": "A0001",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-                "event_time": int(time.time()),
-                "authorizations": [{"team_id": TEAM_ID, "user_id": "UBOT0001", "is_bot": True}],
-            }
-        )
+        """Deliver an Events API callback in Slack's envelope; `retry_num` marks a redelivery."""
+        body = json.dumps(build.event_callback(event, event_id=event_id))
         headers = {}
         if retry_num is not None:
             headers = {"x-slack-retry-num": str(retry_num), "x-slack-retry-reason": "http_timeout"}
@@ -145,26 +195,16 @@ def modal_values(
     impacts: dict[str, list[str]] | None = None,
     severity: str | None = None,
     visibility: str | None = None,
+    incident_type: str | None = None,
 ) -> dict[str, Any]:
-    """state.values of the declare modal as Slack sends them on submit."""
-    values: dict[str, Any] = {
-        "title": {"value": {"type": "plain_text_input", "value": title}},
-        "description": {"value": {"type": "plain_text_input", "value": description or None}},
-        "severity": {
-            "value": {
-                "type": "static_select",
-                "selected_option": {"value": severity} if severity else None,
-            }
-        },
-        "visibility": {
-            "value": {
-                "type": "static_select",
-                "selected_option": {"value": visibility} if visibility else None,
-            }
-        },
-    }
+    """What a person enters in the declare modal (block id -> answer) before pressing Declare;
+    fields left as None stay untouched."""
+    answers: dict[str, Any] = {"title": title, "description": description or None}
+    for key, value in (("severity", severity), ("visibility", visibility)):
+        if value is not None:
+            answers[key] = value
+    if incident_type is not None:
+        answers["incident_type"] = incident_type
     for sev, keys in (impacts or {}).items():
-        values[f"impacts_{sev}"] = {
-            "value": {"type": "checkboxes", "selected_options": [{"value": k} for k in keys]}
-        }
-    return values
+        answers[f"impacts_{sev}"] = keys
+    return answers

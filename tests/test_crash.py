@@ -97,13 +97,11 @@ async def test_sigkill_mid_declare_then_restart_completes_the_incident_once(
         slack = SlackSender(
             f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url_base
         )
-        await slack.command("declare", trigger_id=fake_slack.new_trigger_id())
+        await slack.command("declare")
         await until(lambda: bool(fake_slack.calls_to("views.open")))
         view = fake_slack.attempts_to("views.open")[-1].response["view"]
         submission = asyncio.create_task(
-            slack.view_submission(
-                view, values=modal_values(title="Killed mid declare", severity="P1")
-            )
+            slack.submit(view, modal_values(title="Killed mid declare", severity="P1"))
         )
         # Slack has received (and acted on) the call; the bot is still waiting for the answer.
         await until(
@@ -180,14 +178,12 @@ async def test_sigkill_while_paging_then_restart_pages_each_person_once(
         slack = SlackSender(
             f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url_base
         )
-        await slack.command("declare", trigger_id=fake_slack.new_trigger_id())
+        await slack.command("declare")
         await until(lambda: bool(fake_slack.calls_to("views.open")))
         view = fake_slack.attempts_to("views.open")[-1].response["view"]
         fake_slack.latency = 0.5  # the page's messages are in flight long enough to die
         submission = asyncio.create_task(
-            slack.view_submission(
-                view, values=modal_values(title="Killed while paging", severity="P0")
-            )
+            slack.submit(view, modal_values(title="Killed while paging", severity="P0"))
         )
 
         def paging() -> bool:

@@ -26,7 +26,7 @@ async def open_modal(
     slack: SlackSender, fake: FakeSlack, bot: BotContext, text: str = "declare"
 ) -> dict[str, Any]:
     before = len(fake.attempts_to("views.open"))
-    response = await slack.command(text, trigger_id=fake.new_trigger_id())
+    response = await slack.command(text)
     assert response.status_code == 200
     await bot.tasks.drain()
     attempts = fake.attempts_to("views.open")
@@ -36,7 +36,8 @@ async def open_modal(
 
 
 async def submit(slack: SlackSender, bot: BotContext, view: dict[str, Any], **values: Any) -> Any:
-    response = await slack.view_submission(view, values=modal_values(**values))
+    """Fill the declare modal (see `modal_values`) and press Declare."""
+    response = await slack.submit(view, modal_values(**values))
     await bot.tasks.drain()
     return response
 
@@ -136,7 +137,7 @@ async def test_expired_trigger_id_tells_the_user_to_try_again(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     fake_slack.fail_next("views.open", "expired_trigger_id")
-    await slack.command("declare", trigger_id=fake_slack.new_trigger_id())
+    await slack.command("declare")
     await bot.tasks.drain()
     assert "took too long" in fake_slack.responses[-1]["text"]
     assert await incidents(bot) == []
@@ -146,18 +147,8 @@ async def test_ticking_impacts_shows_the_highest_suggested_severity(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     view = await open_modal(slack, fake_slack, bot)
-    values = modal_values(title="DB down", impacts={"P1": ["error_rate"], "P0": ["db_corruption"]})
-    await slack.block_action(
-        view={**view, "state": {"values": values}},
-        actions=[
-            {
-                "type": "checkboxes",
-                "block_id": "impacts_P0",
-                "action_id": "value",
-                "selected_options": [{"value": "db_corruption"}],
-            }
-        ],
-    )
+    await slack.change(view, "impacts_P1", ["error_rate"])
+    await slack.change(view, "impacts_P0", ["db_corruption"])
     await bot.tasks.drain()
     updated = fake_slack.calls_to("views.update")[-1]["view"]
     if isinstance(updated, str):
@@ -322,8 +313,8 @@ async def test_two_concurrent_declares_get_distinct_sequential_ids(
     first = await open_modal(slack, fake_slack, bot)
     second = await open_modal(slack, fake_slack, bot)
     await asyncio.gather(
-        slack.view_submission(first, values=modal_values(title="A", severity="P1")),
-        slack.view_submission(second, values=modal_values(title="A", severity="P1")),
+        slack.submit(first, modal_values(title="A", severity="P1")),
+        slack.submit(second, modal_values(title="A", severity="P1")),
     )
     await bot.tasks.drain()
     found = await incidents(bot)

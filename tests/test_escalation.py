@@ -7,6 +7,7 @@ tick is `run_due_steps`, called by the tests when they have moved the clock.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, TimelineEntry
 from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
+from tests.running import click
 from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
@@ -123,38 +125,6 @@ async def timeline_kinds(bot: BotContext, incident: Incident, kind: str) -> list
         return list((await session.execute(stmt)).scalars())
 
 
-async def click(
-    slack: SlackSender,
-    fake: FakeSlack,
-    bot: BotContext,
-    message: dict,
-    channel: str,
-    *,
-    user: str,
-    action_id: str,
-    value: str,
-) -> None:
-    """Click a button of `message` as Slack reports it, then wait for the work it spawned."""
-    response = await slack.block_action(
-        actions=[
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b",
-                "value": value,
-                "action_ts": "1",
-            }
-        ],
-        user=user,
-        channel={"id": channel},
-        message=message,
-        container={"type": "message", "message_ts": message["ts"], "channel_id": channel},
-        response_url=f"{fake.response_url_base}/{action_id}-{message['ts']}",
-    )
-    assert response.status_code == 200
-    await bot.tasks.drain()
-
-
 # ------------------------------------------------------------------------- the chain
 
 
@@ -241,16 +211,8 @@ async def test_acknowledge_button_in_a_dm_stops_the_chain_and_settles_every_page
     incident = await declare_incident(slack, fake_slack, bot, "P0")
     await tick(bot, clock, 15 * MINUTE)
     [dm] = dms(fake_slack, "ULEAD")
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        dm,
-        fake_slack.state.ims["ULEAD"],
-        user="ULEAD",
-        action_id="escalation_ack",
-        value=incident.public_id,
-    )
+    stale_page = copy.deepcopy(pages(fake_slack, incident)[0])
+    await click(slack, bot, dm, "Acknowledge", user="ULEAD")
 
     incident = await reload(bot, incident)
     assert incident.acknowledged_by == "ULEAD" and incident.acknowledged_at == clock.now()
@@ -273,17 +235,8 @@ async def test_acknowledge_button_in_a_dm_stops_the_chain_and_settles_every_page
     assert dms(fake_slack, "UCTO") == []
     assert len(pages(fake_slack, incident)) == 2
 
-    # A second click answers privately and changes nothing.
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        pages(fake_slack, incident)[0],
-        incident.channel_id,
-        user="UOTHER",
-        action_id="escalation_ack",
-        value=incident.public_id,
-    )
+    # A second click, on a screen not yet refreshed, answers privately and changes nothing.
+    await click(slack, bot, stale_page, "Acknowledge", user="UOTHER")
     assert "already acknowledged by <@ULEAD>" in fake_slack.responses[-1]["text"]
     assert (await reload(bot, incident)).acknowledged_by == "ULEAD"
 
@@ -515,16 +468,7 @@ async def test_update_reminders_follow_the_cadence_snooze_and_reset(
     assert mentioned(reminder["text"]) == set()
 
     # Snooze 1 hour: nothing at the usual 30 minutes, the next one an hour after the click.
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        reminder,
-        incident.channel_id,
-        user="UOTHER",
-        action_id="escalation_snooze_3600",
-        value=f"{incident.public_id}|3600",
-    )
+    await click(slack, bot, reminder, "Snooze 1 hour", user="UOTHER")
     assert "snoozed until 10:30 UTC" in fake_slack.responses[-1]["text"]
     [reminder] = channel_messages(fake_slack, incident, ":memo:")
     assert action_ids(reminder) == [] and "Snoozed by <@UOTHER>" in context_text(reminder)
@@ -554,16 +498,7 @@ async def test_resolved_incident_cannot_be_snoozed(
         await session.execute(
             update(Incident).where(Incident.id == incident.id).values(status=Status.RESOLVED)
         )
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        reminder,
-        incident.channel_id,
-        user="UOTHER",
-        action_id="escalation_snooze_900",
-        value=f"{incident.public_id}|900",
-    )
+    await click(slack, bot, reminder, "Snooze 15 minutes", user="UOTHER")
     assert "is resolved" in fake_slack.responses[-1]["text"]
 
 
@@ -795,21 +730,12 @@ async def test_a_failed_channel_creation_does_not_delay_the_page(
 async def test_the_summarys_acknowledge_button_acknowledges_and_then_disappears(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
-    from tests.running import buttons, click, declare, summary
+    from tests.running import buttons, declare, summary
 
     incident = await declare(slack, fake_slack, bot, severity="P0")
     pinned = summary(fake_slack, incident)
     assert buttons(pinned)["escalation_ack"] == incident.public_id
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        "escalation_ack",
-        incident.public_id,
-        channel=incident.channel_id,
-        message_ts=pinned["ts"],
-        user="UONCALL",
-    )
+    await click(slack, bot, pinned, "Acknowledge", user="UONCALL")
     updated = summary(fake_slack, incident)
     assert "escalation_ack" not in buttons(updated)
     assert "*Acknowledged*\n<@UONCALL>" in json.dumps(updated["blocks"]).replace("\\n", "\n")

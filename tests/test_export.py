@@ -9,10 +9,9 @@ from pathlib import Path
 
 from app.clock import ManualClock
 from app.services.context import BotContext
-from app.slack import blocks
 from tests.conftest import TOKEN
 from tests.fakeslack import FakeSlack
-from tests.running import click, command, declare, items, resolve
+from tests.running import click, command, declare, items, resolve, summary
 from tests.slack_requests import SlackSender
 from tests.test_cli import run_cli
 
@@ -80,16 +79,7 @@ async def run_the_incident(
     await at(35, "action Document secret rotation", "ULEAD")
     clock.set(incident.started_at + timedelta(minutes=40))
     second = (await items(bot, incident))[1]
-    await click(
-        slack,
-        fake,
-        bot,
-        blocks.ACTION_ITEM_DONE_ACTION,
-        str(second.id),
-        channel=channel,
-        message_ts=incident.summary_ts,
-        user="UOTHER",
-    )
+    await click(slack, bot, summary(fake, incident), "Done", near=second.text, user="UOTHER")
     clock.set(incident.started_at + timedelta(hours=2, minutes=5))
     await resolve(
         slack,

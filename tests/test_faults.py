@@ -27,7 +27,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
             async with serve_bot(bot) as url:
                 slack = SlackSender(url, SIGNING_SECRET, fake_slack.response_url_base)
                 first = await open_modal(slack, fake_slack, bot)
-                await slack.view_submission(first, values=modal_values(title="A", severity="P2"))
+                await slack.submit(first, modal_values(title="A", severity="P2"))
                 await bot.tasks.drain()
 
                 await outage.down(bot.engine)
@@ -36,11 +36,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
                 assert health.json()["checks"]["database"]["ok"] is False
 
                 second = await open_modal(slack, fake_slack, bot)
-                answer = (
-                    await slack.view_submission(
-                        second, values=modal_values(title="B", severity="P2")
-                    )
-                ).json()
+                answer = (await slack.submit(second, modal_values(title="B", severity="P2"))).json()
                 assert "could not be saved" in answer["errors"]["title"]
 
                 retry = (await slack.command("retry-setup INC-20261128-001")).json()
@@ -52,7 +48,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
                 health = await slack.http.get(url + "/health")
                 assert health.status_code == 200
                 third = await open_modal(slack, fake_slack, bot)
-                await slack.view_submission(third, values=modal_values(title="C", severity="P2"))
+                await slack.submit(third, modal_values(title="C", severity="P2"))
                 await bot.tasks.drain()
                 await slack.close()
 
@@ -74,7 +70,7 @@ async def test_slack_5xx_and_429_bursts_during_declare_lose_and_double_nothing(
     fake_slack.server_error_next("chat.postMessage", status=503, times=2)
     fake_slack.rate_limit_next("pins.add", retry_after=1)
     view = await open_modal(slack, fake_slack, bot)
-    await slack.view_submission(view, values=modal_values(title="Bursty", severity="P1"))
+    await slack.submit(view, modal_values(title="Bursty", severity="P1"))
     await bot.tasks.drain()
 
     async with bot.sessions() as session:

@@ -4,6 +4,7 @@ the service functions the escalation engine's scheduled rows call, driven here b
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 from app.clock import ManualClock
@@ -97,17 +98,9 @@ async def test_done_button_marks_the_item_done_once(
     await command(slack, bot, "action Document rollback", channel=incident.channel_id)
     first, second = await items(bot, incident)
 
-    for _ in range(2):  # a double click
-        await click(
-            slack,
-            fake_slack,
-            bot,
-            blocks.ACTION_ITEM_DONE_ACTION,
-            str(first.id),
-            channel=incident.channel_id,
-            message_ts=incident.summary_ts,
-            user="UOTHER",
-        )
+    shown = copy.deepcopy(summary(fake_slack, incident))
+    for _ in range(2):  # a double click: both on the summary as it was
+        await click(slack, bot, shown, "Done", near="Add a canary", user="UOTHER")
 
     first, second = await items(bot, incident)
     assert first.done and first.done_by == "UOTHER" and not second.done
@@ -172,14 +165,7 @@ async def test_review_reminders_follow_the_schedule_until_the_review_is_held(
 
     # The lead presses the button on the reminder.
     await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.REVIEW_HELD_ACTION,
-        str(incident.id),
-        channel=incident.channel_id,
-        message_ts=fake_slack.messages[incident.channel_id][-1]["ts"],
-        user="ULEAD",
+        slack, bot, fake_slack.messages[incident.channel_id][-1], "Mark review held", user="ULEAD"
     )
     incident = await reload(bot, incident)
     assert incident.review_held_by == "ULEAD" and incident.review_held_at == clock.now()
@@ -212,19 +198,15 @@ async def test_review_reminder_goes_to_the_reporter_without_a_lead_and_stops_on_
     assert len(fake_slack.calls_to("chat.postMessage")) == posted
 
 
-async def test_marking_the_review_held_before_resolution_is_refused(
+async def test_marking_the_review_held_of_a_reopened_incident_is_refused(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
+    """The button is pressed on a screen that still shows the resolved summary."""
     incident = await declare(slack, fake_slack, bot)
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.REVIEW_HELD_ACTION,
-        str(incident.id),
-        channel=incident.channel_id,
-        message_ts=incident.summary_ts,
-    )
+    await resolve(slack, fake_slack, bot, incident)
+    stale = copy.deepcopy(summary(fake_slack, incident))
+    await command(slack, bot, "reopen", channel=incident.channel_id)
+    await click(slack, bot, stale, "Mark review held")
     assert "not resolved" in fake_slack.ephemerals[-1]["text"]
     assert (await reload(bot, incident)).review_held_at is None
 
@@ -266,16 +248,7 @@ async def test_overdue_action_item_is_reminded_to_its_owner_until_done(
     assert buttons(reminder_message) == {blocks.ACTION_ITEM_DONE_ACTION: str(item.id)}
 
     # The owner presses Done on the reminder itself.
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.ACTION_ITEM_DONE_ACTION,
-        str(item.id),
-        channel=dm_channel,
-        message_ts=reminder_message["ts"],
-        user="UOTHER",
-    )
+    await click(slack, bot, reminder_message, "Done", user="UOTHER")
     assert reminder_message["text"].startswith(":white_check_mark: Done: Add a canary")
     assert buttons(reminder_message) == {}
     [item] = await items(bot, incident)

@@ -11,7 +11,6 @@ from app.clock import ManualClock
 from app.domain import reminders
 from app.services.context import BotContext
 from app.services.escalation import run_due_steps
-from app.slack import blocks
 from app.store.models import ScheduledStep, StepStatus
 from tests.fakeslack import FakeSlack
 from tests.running import click, command, declare, resolve
@@ -41,15 +40,7 @@ async def test_resolving_plans_review_reminders_that_the_tick_sends_until_held(
     assert sent.status == StepStatus.SENT and following.status == StepStatus.PENDING
     assert following.due_at == first.due_at + timedelta(hours=24)  # the deadline
 
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.REVIEW_HELD_ACTION,
-        str(incident.id),
-        channel=incident.channel_id,
-        message_ts=posted["ts"],
-    )
+    await click(slack, bot, posted, "Mark review held")
     clock.advance(timedelta(hours=24))
     count = len(fake_slack.calls_to("chat.postMessage"))
     await run_due_steps(bot)

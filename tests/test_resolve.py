@@ -29,9 +29,7 @@ async def test_resolve_form_asks_for_the_incident_log_fields(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     incident = await declare(slack, fake_slack, bot)
-    await command(
-        slack, bot, "resolve", channel=incident.channel_id, trigger_id=fake_slack.new_trigger_id()
-    )
+    await command(slack, bot, "resolve", channel=incident.channel_id)
     view = last_view(fake_slack)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert list(inputs) == [
@@ -114,16 +112,14 @@ async def test_missing_resolution_or_data_loss_is_shown_in_the_form_and_nothing_
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     incident = await declare(slack, fake_slack, bot)
-    await command(
-        slack, bot, "resolve", channel=incident.channel_id, trigger_id=fake_slack.new_trigger_id()
-    )
+    await command(slack, bot, "resolve", channel=incident.channel_id)
     view = last_view(fake_slack)
-    empty = await slack.view_submission(view, values=resolve_values(resolution="  "))
+    empty = await slack.submit(view, resolve_values(resolution="  "))
     assert empty.json() == {
         "response_action": "errors",
         "errors": {"resolution": "Say what was done to resolve the incident."},
     }
-    unsure = await slack.view_submission(view, values=resolve_values(data_loss=None))
+    unsure = await slack.submit(view, resolve_values(data_loss=None))
     assert unsure.json()["errors"] == {"data_loss": "Say whether any data was lost."}
     await bot.tasks.drain()
     assert (await reload(bot, incident)).status == "investigating"
@@ -148,14 +144,12 @@ async def test_resolving_twice_is_harmless(
         )
         forms.append(last_view(fake_slack))
     clock.advance(timedelta(minutes=30))
-    first = await slack.view_submission(forms[0], values=resolve_values(resolution="Fixed"))
+    first = await slack.submit(forms[0], resolve_values(resolution="Fixed"))
     await bot.tasks.drain()
     resolved_at = (await reload(bot, incident)).resolved_at
     clock.advance(timedelta(minutes=5))
     fake_slack.channels[incident.channel_id].members.add("UOTHER")
-    second = await slack.view_submission(
-        forms[1], user="UOTHER", values=resolve_values(resolution="Other words")
-    )
+    second = await slack.submit(forms[1], resolve_values(resolution="Other words"), user="UOTHER")
     await bot.tasks.drain()
 
     assert first.content in (b"", b"null") and second.content in (b"", b"null")
@@ -192,13 +186,11 @@ async def test_resolving_after_a_reopen_prefills_the_form_and_measures_to_the_ne
     await resolve(slack, fake_slack, bot, incident, root_cause="Bad deploy")
     await command(slack, bot, "reopen", channel=incident.channel_id)
     clock.advance(timedelta(hours=1))
-    await command(
-        slack, bot, "resolve", channel=incident.channel_id, trigger_id=fake_slack.new_trigger_id()
-    )
+    await command(slack, bot, "resolve", channel=incident.channel_id)
     view = last_view(fake_slack)
     root_cause = next(b for b in view["blocks"] if b.get("block_id") == "root_cause")
     assert root_cause["element"]["initial_value"] == "Bad deploy"
-    await slack.view_submission(view, values=resolve_values(resolution="Reverted again"))
+    await slack.submit(view, resolve_values(resolution="Reverted again"))
     await bot.tasks.drain()
     incident = await reload(bot, incident)
     assert blocks.duration_text(incident) == "1 hour 20 minutes"

@@ -14,25 +14,25 @@ from app.runbooks import RunbookError, load_runbooks
 from app.services.context import BotContext
 from app.settings import ConfigError, load_settings
 from app.store.models import Incident, TimelineEntry
+from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender, modal_values
 from tests.test_declare import incidents, open_modal
 
-PLAN = Path("/work/shared/incident-response-plan.md")
+PLAN = ROOT.parent / "shared" / "incident-response-plan.md"
 
 
 async def declare_with_type(
     slack: SlackSender, fake: FakeSlack, bot: BotContext, incident_type: str | None, **values: Any
 ) -> Any:
     view = await open_modal(slack, fake, bot)
-    state = modal_values(title=values.pop("title", "Checkout down"), severity="P1", **values)
-    state["incident_type"] = {
-        "value": {
-            "type": "static_select",
-            "selected_option": {"value": incident_type} if incident_type else None,
-        }
-    }
-    response = await slack.view_submission(view, values=state)
+    answers = modal_values(
+        title=values.pop("title", "Checkout down"),
+        severity="P1",
+        incident_type=incident_type,
+        **values,
+    )
+    response = await slack.submit(view, answers)
     await bot.tasks.drain()
     return response
 
@@ -57,29 +57,22 @@ def step_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def tick(
-    slack: SlackSender, bot: BotContext, incident: Incident, block_id: str, done: bool, user: str
+    slack: SlackSender,
+    fake: FakeSlack,
+    bot: BotContext,
+    incident: Incident,
+    step: int,
+    done: bool,
+    user: str,
 ) -> None:
-    option = {"text": {"type": "plain_text", "text": "Done"}, "value": "done"}
-    await slack.block_action(
-        actions=[
-            {
-                "type": "checkboxes",
-                "block_id": block_id,
-                "action_id": "runbook_step",
-                "selected_options": [option] if done else [],
-                "action_ts": "1795856400.000100",
-            }
-        ],
-        user=user,
-        container={
-            "type": "message",
-            "message_ts": incident.runbook_ts,
-            "channel_id": incident.channel_id,
-            "is_ephemeral": False,
-        },
-        channel={"id": incident.channel_id, "name": incident.channel_name},
-        message={"ts": incident.runbook_ts, "type": "message"},
+    """`user` ticks (or unticks) step number `step` of the checklist in the channel."""
+    assert incident.incident_type and incident.channel_id and incident.runbook_ts
+    text = load_runbooks().get(incident.incident_type).steps[step].step
+    checklist = message(fake, incident.channel_id, incident.runbook_ts)
+    response = await slack.click(
+        checklist, "runbook_step", near=text, selected=["done"] if done else [], user=user
     )
+    assert response.status_code == 200, response.text
     await bot.tasks.drain()
 
 
@@ -98,6 +91,8 @@ def test_the_plans_eight_common_incidents_ship_as_runbooks() -> None:
         "service_downtime",
         "ssl_certificate",
     ]
+    if not PLAN.is_file():
+        pytest.skip(f"the plan is absent ({PLAN}): this check needs ../shared beside the clone")
     plan = PLAN.read_text()
     for runbook in runbooks:
         assert runbook.symptoms and runbook.investigation and runbook.resolution
@@ -206,12 +201,20 @@ async def test_declaring_with_a_type_posts_its_checklist_below_the_summary(
     }
 
 
-async def test_an_unknown_incident_type_is_refused_in_the_modal(
-    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+async def test_a_type_whose_runbook_was_removed_since_the_modal_opened_is_refused(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, tmp_path: Path
 ) -> None:
-    answer = (await declare_with_type(slack, fake_slack, bot, "alien_invasion")).json()
+    view = await open_modal(slack, fake_slack, bot)
+    # Meanwhile the bot restarted with a runbooks directory that has no such runbook.
+    (tmp_path / "queue_backlog.yml").write_text(
+        "title: Queue backlog\nsymptoms: [Jobs late]\ninvestigation: [Check depth]\n"
+        "resolution: [Add workers]\n"
+    )
+    bot.runbooks = load_runbooks(tmp_path)
+    answers = modal_values(title="Checkout down", severity="P1", incident_type="cache_failure")
+    answer = (await slack.submit(view, answers)).json()
     assert answer["response_action"] == "errors"
-    assert "Unknown incident type alien_invasion" in answer["errors"]["incident_type"]
+    assert "Unknown incident type cache_failure" in answer["errors"]["incident_type"]
     assert await incidents(bot) == []
 
 
@@ -231,8 +234,8 @@ async def test_ticks_and_unticks_are_recorded_in_the_timeline_and_shown_to_every
     await declare_with_type(slack, fake_slack, bot, "cache_failure")
     [incident] = await incidents(bot)
 
-    await tick(slack, bot, incident, "runbook:cache_failure:0", True, "UONCALL")
-    await tick(slack, bot, incident, "runbook:cache_failure:4", True, "ULEAD")
+    await tick(slack, fake_slack, bot, incident, 0, True, "UONCALL")
+    await tick(slack, fake_slack, bot, incident, 4, True, "ULEAD")
     checklist = message(fake_slack, incident.channel_id, incident.runbook_ts)
     steps = step_blocks(checklist)
     assert steps[0]["accessory"]["initial_options"][0]["value"] == "done"
@@ -241,7 +244,7 @@ async def test_ticks_and_unticks_are_recorded_in_the_timeline_and_shown_to_every
     assert "initial_options" not in steps[1]["accessory"]
     assert "2/7 steps done" in checklist["text"]
 
-    await tick(slack, bot, incident, "runbook:cache_failure:0", False, "UONCALL")
+    await tick(slack, fake_slack, bot, incident, 0, False, "UONCALL")
     steps = step_blocks(message(fake_slack, incident.channel_id, incident.runbook_ts))
     assert "initial_options" not in steps[0]["accessory"]
     assert "done by" not in steps[0]["text"]["text"]

@@ -13,7 +13,6 @@ from app.slack import blocks
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
-    choice,
     click,
     command,
     declare,
@@ -25,7 +24,6 @@ from tests.running import (
     resolve,
     summary,
     summary_text,
-    text_input,
 )
 from tests.slack_requests import SlackSender
 
@@ -343,20 +341,10 @@ async def test_summary_buttons_change_severity_through_a_modal(
         blocks.CHANGE_STATUS_ACTION,
         blocks.RESOLVE_ACTION,
     }
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.CHANGE_SEVERITY_ACTION,
-        buttons(pinned)[blocks.CHANGE_SEVERITY_ACTION],
-        channel=incident.channel_id,
-        message_ts=incident.summary_ts,
-    )
+    await click(slack, bot, pinned, "Change severity")
     view = last_view(fake_slack)
     assert view["callback_id"] == "incident_severity"
-    response = await slack.view_submission(
-        view, values={"severity": choice("P3"), "reason": text_input("only staff affected")}
-    )
+    response = await slack.submit(view, {"severity": "P3", "reason": "only staff affected"})
     await bot.tasks.drain()
     assert response.status_code == 200 and response.content in (b"", b"null")
     incident = await reload(bot, incident)
@@ -371,40 +359,27 @@ async def test_change_status_modal_moves_forward_refuses_backward_and_leads_to_r
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     incident = await declare(slack, fake_slack, bot)
-    value = str(incident.id)
 
     async def status_modal() -> dict:
-        await click(
-            slack,
-            fake_slack,
-            bot,
-            blocks.CHANGE_STATUS_ACTION,
-            value,
-            channel=incident.channel_id,
-            message_ts=incident.summary_ts,
-        )
+        await click(slack, bot, summary(fake_slack, incident), "Change status")
         view = last_view(fake_slack)
         assert view["callback_id"] == "incident_status"
         return view
 
     view = await status_modal()
-    ok = await slack.view_submission(view, values={"status": choice("mitigating", "radio_buttons")})
+    ok = await slack.submit(view, {"status": "mitigating"})
     await bot.tasks.drain()
     assert ok.content in (b"", b"null")
     assert (await reload(bot, incident)).status == "mitigating"
 
     view = await status_modal()
-    refused = await slack.view_submission(
-        view, values={"status": choice("investigating", "radio_buttons")}
-    )
+    refused = await slack.submit(view, {"status": "investigating"})
     assert refused.json()["response_action"] == "errors"
     assert "forward only" in refused.json()["errors"]["status"]
     assert (await reload(bot, incident)).status == "mitigating"
 
     view = await status_modal()
-    onward = await slack.view_submission(
-        view, values={"status": choice("resolved", "radio_buttons")}
-    )
+    onward = await slack.submit(view, {"status": "resolved"})
     answer = onward.json()
     assert answer["response_action"] == "update"
     assert answer["view"]["callback_id"] == "incident_resolve"
@@ -415,28 +390,12 @@ async def test_resolve_button_opens_the_form_and_a_resolved_incident_says_so(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     incident = await declare(slack, fake_slack, bot)
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.RESOLVE_ACTION,
-        str(incident.id),
-        channel=incident.channel_id,
-        message_ts=incident.summary_ts,
-    )
+    await click(slack, bot, summary(fake_slack, incident), "Resolve")
     assert last_view(fake_slack)["callback_id"] == "incident_resolve"
 
     await resolve(slack, fake_slack, bot, incident)
     opened = len(fake_slack.calls_to("views.open"))
-    await click(
-        slack,
-        fake_slack,
-        bot,
-        blocks.RESOLVE_ACTION,
-        str(incident.id),
-        channel=incident.channel_id,
-        message_ts=incident.summary_ts,
-    )
+    await click(slack, bot, summary(fake_slack, incident), "Resolve")
     assert len(fake_slack.calls_to("views.open")) == opened
     [told] = fake_slack.ephemerals[-1:]
     assert "already resolved" in told["text"] and told["user"] == "UREPORTER"

@@ -5,7 +5,6 @@ the websocket, so this runs the real slack-sdk Socket Mode client without a netw
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,6 +13,7 @@ import pytest_asyncio
 from app.server import ObservedSocketModeHandler, socket_mode_handler
 from app.services.context import BotContext
 from app.web import create_web_app
+from tests import slack_builders as build
 from tests.conftest import APP_TOKEN
 from tests.fakeslack import FakeSlack
 
@@ -29,21 +29,9 @@ async def connected(bot: BotContext) -> AsyncIterator[ObservedSocketModeHandler]
     await handler.close_async()
 
 
-def command(text: str, trigger_id: str, channel: str = "CGENERAL") -> dict[str, str]:
-    return {
-        "token": "verification-token-unused",
-        "team_id": "T0001",
-        "team_domain": "acme",
-        "channel_id": channel,
-        "channel_name": "general",
-        "user_id": "UREPORTER",
-        "user_name": "ureporter",
-        "command": "/incident",
-        "text": text,
-        "api_app_id": "A0001",
-        "response_url": f"https://hooks.slack.com/commands/T0001/{uuid.uuid4().hex}",
-        "trigger_id": trigger_id,
-    }
+def command(fake: FakeSlack, text: str, channel: str = "CGENERAL") -> dict[str, str]:
+    """The slash command's fields, as Slack puts them in a `slash_commands` envelope."""
+    return build.slash_command(fake, text, user_id="UREPORTER", channel_id=channel)
 
 
 @pytest.mark.settings(slack_app_token=None)
@@ -76,13 +64,13 @@ async def test_a_slash_command_over_the_websocket_is_acked_and_handled(
     opened = fake_slack.attempts_to("apps.connections.open")
     assert len(opened) == 1 and opened[0].ok
 
-    help_id = await fake_slack.socket_send("slash_commands", command("help", "t-unused"))
+    help_id = await fake_slack.socket_send("slash_commands", command(fake_slack, "help"))
     ack = await fake_slack.socket_ack(help_id)
     assert "/incident declare" in ack["payload"]["text"]
 
     started = time.perf_counter()
     declare_id = await fake_slack.socket_send(
-        "slash_commands", command("declare Search is slow", fake_slack.new_trigger_id())
+        "slash_commands", command(fake_slack, "declare Search is slow")
     )
     await fake_slack.socket_ack(declare_id)
     assert time.perf_counter() - started < 3  # Slack's deadline for the ack
@@ -106,3 +94,35 @@ async def test_the_websocket_url_needs_the_app_token(
         await handler.client.issue_new_wss_url()
     assert caught.value.response["error"] == "invalid_auth"
     await handler.close_async()
+
+
+async def test_a_declaration_and_a_button_click_over_the_websocket_work_as_over_http(
+    connected: ObservedSocketModeHandler, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    """The same bodies Slack posts over HTTP, in Socket Mode's `interactive` envelopes."""
+    from sqlalchemy import select
+
+    from app.store.models import Incident
+
+    async def send(kind: str, payload: dict) -> dict:
+        ack = await fake_slack.socket_ack(await fake_slack.socket_send(kind, payload))
+        await bot.tasks.drain()
+        return ack
+
+    await send("slash_commands", command(fake_slack, "declare Search is slow"))
+    [opened] = [c.response["view"] for c in fake_slack.attempts_to("views.open") if c.ok]
+    answers = {"title": "Search is slow", "severity": "P1"}
+    await send(
+        "interactive", build.view_submission(fake_slack, opened, answers, user_id="UREPORTER")
+    )
+    async with bot.sessions() as session:
+        [incident] = (await session.execute(select(Incident))).scalars()
+    assert incident.setup_complete and incident.channel_id and incident.summary_ts
+
+    pinned = fake_slack.state.find_message(incident.channel_id, incident.summary_ts)
+    assert pinned is not None
+    click = build.block_actions_on_message(fake_slack, pinned, "Acknowledge", user_id="UONCALL")
+    await send("interactive", click)
+    async with bot.sessions() as session:
+        acknowledged = await session.get(Incident, incident.id)
+    assert acknowledged is not None and acknowledged.acknowledged_by == "UONCALL"

@@ -94,7 +94,7 @@ async def test_pushpin_records_the_message_at_its_own_time_with_author_text_file
         files=[{"id": "F1", "name": "grafana.png", "title": "Error rate"}],
     )
     fake_slack.add_reaction(channel, ts, "pushpin", user="UOTHER")
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
 
     [entry] = await entries(bot, "message")
     assert entry.occurred_at == ts_to_datetime("1764320700.000123")
@@ -121,7 +121,7 @@ async def test_pushpin_on_a_thread_reply_fetches_it_from_its_thread(
     reply = fake_slack.add_message(channel, "No: replica lag is 0", user="ULEAD", thread_ts=parent)
     fake_slack.add_message(channel, "Later reply", user="UOTHER", thread_ts=parent)
     fake_slack.add_message(channel, "Newer top-level message", user="UOTHER")
-    await send(slack, bot, ev.added(channel, reply))
+    await send(slack, bot, ev.added(fake_slack, channel, reply))
 
     [entry] = await entries(bot, "message")
     assert (entry.text, entry.actor_id, entry.source_ts) == ("No: replica lag is 0", "ULEAD", reply)
@@ -138,7 +138,7 @@ async def test_a_redelivered_and_a_retried_event_give_one_entry_and_one_confirma
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Deploy 42 started", user="ULEAD")
-    payload = ev.added(channel, ts)
+    payload = ev.added(fake_slack, channel, ts)
     responses = await asyncio.gather(
         slack.event(payload, event_id="EvSAME1"),
         slack.event(payload, event_id="EvSAME1"),
@@ -162,8 +162,8 @@ async def test_the_same_reaction_under_a_new_event_id_still_gives_one_entry(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Feature flag off", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts), event_id="EvFIRST")
-    await send(slack, bot, ev.added(channel, ts), event_id="EvSECOND")
+    await send(slack, bot, ev.added(fake_slack, channel, ts), event_id="EvFIRST")
+    await send(slack, bot, ev.added(fake_slack, channel, ts), event_id="EvSECOND")
     [entry] = await entries(bot, "message")
     assert entry.data["flagged_by"] == [{"user": "UOTHER", "emoji": "pushpin"}]
     assert slack_calls(fake_slack).count("conversations.history") == 1
@@ -176,7 +176,7 @@ async def test_a_processed_event_stays_processed_for_a_process_that_never_saw_it
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Cache flushed", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts), event_id="EvDURABLE")
+    await send(slack, bot, ev.added(fake_slack, channel, ts), event_id="EvDURABLE")
     fresh = Capture(bot)  # no memory of anything
     retried = Reaction("EvDURABLE", channel, ts, "UOTHER", "pushpin", retry=True)
     assert await fresh.reaction_added(retried) is Outcome.DUPLICATE
@@ -242,9 +242,9 @@ async def test_two_different_timeline_reactions_on_one_message_give_one_entry(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Paged the DBA", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts, emoji="pushpin"))
-    await send(slack, bot, ev.added(channel, ts, emoji="memo", user="ULEAD"))
-    await send(slack, bot, ev.added(channel, ts, emoji="thumbsup", user="UREPORTER"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, emoji="pushpin"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, emoji="memo", user="ULEAD"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, emoji="thumbsup", user="UREPORTER"))
     [entry] = await entries(bot, "message")
     assert entry.data["flagged_by"] == [
         {"user": "UOTHER", "emoji": "pushpin"},
@@ -259,7 +259,7 @@ async def test_a_skin_tone_does_not_hide_a_timeline_emoji(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Escalated to vendor", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts, emoji="pushpin::skin-tone-3"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, emoji="pushpin::skin-tone-3"))
     assert len(await entries(bot, "message")) == 1
 
 
@@ -274,7 +274,7 @@ async def test_reactions_outside_incident_channels_cost_no_slack_call_and_one_qu
     ts = fake_slack.add_message(general, "lunch?", user="UOTHER")
     fake_slack.calls.clear()
     for _ in range(10):
-        await send(slack, bot, ev.added(general, ts))
+        await send(slack, bot, ev.added(fake_slack, general, ts))
     assert slack_calls(fake_slack) == []
     assert await entries(bot, "message") == []
     assert bot.incident_channels.lookups == 1  # the first reaction asked the database once
@@ -282,8 +282,8 @@ async def test_reactions_outside_incident_channels_cost_no_slack_call_and_one_qu
 
     statements.clear()
     for _ in range(10):
-        await send(slack, bot, ev.added(general, ts))
-        await send(slack, bot, ev.removed(general, ts))
+        await send(slack, bot, ev.added(fake_slack, general, ts))
+        await send(slack, bot, ev.removed(fake_slack, general, ts))
     assert statements == [] and slack_calls(fake_slack) == []
     assert bot.tasks.pending == 0
 
@@ -298,8 +298,10 @@ async def test_other_emoji_are_ignored_without_any_lookup(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "ok", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts, emoji="eyes"))
-    await send(slack, bot, {**ev.added(channel, ts), "item": {"type": "file", "file": "F1"}})
+    await send(slack, bot, ev.added(fake_slack, channel, ts, emoji="eyes"))
+    await send(
+        slack, bot, {**ev.added(fake_slack, channel, ts), "item": {"type": "file", "file": "F1"}}
+    )
     assert statements == [] and slack_calls(fake_slack) == []
 
 
@@ -326,8 +328,8 @@ async def test_a_channel_set_up_by_another_replica_is_found_on_its_first_event(
         session.add(copy)
     ts = fake_slack.add_message(channel, "Found it", user="UOTHER")
     lookups = bot.incident_channels.lookups
-    await send(slack, bot, ev.added(channel, ts))
-    await send(slack, bot, ev.added(channel, ts, user="ULEAD"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, user="ULEAD"))
     [entry] = await entries(bot, "message")
     assert entry.incident_id == copy.id
     assert bot.incident_channels.lookups == lookups + 1
@@ -339,17 +341,19 @@ async def test_removing_the_last_timeline_reaction_removes_the_entry_and_the_con
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Maybe DNS?", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts, user="UOTHER"))
-    await send(slack, bot, ev.added(channel, ts, user="ULEAD"))
-    await send(slack, bot, ev.removed(channel, ts, user="UOTHER"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, user="UOTHER"))
+    await send(slack, bot, ev.added(fake_slack, channel, ts, user="ULEAD"))
+    await send(slack, bot, ev.removed(fake_slack, channel, ts, user="UOTHER"))
     [entry] = await entries(bot, "message")
     assert entry.data["flagged_by"] == [{"user": "ULEAD", "emoji": "pushpin"}]
     assert confirmations(fake_slack, channel, ts)
 
-    await send(slack, bot, ev.removed(channel, ts, user="ULEAD"))
+    await send(slack, bot, ev.removed(fake_slack, channel, ts, user="ULEAD"))
     assert await entries(bot, "message") == []
     assert confirmations(fake_slack, channel, ts) == []
-    await send(slack, bot, ev.removed(channel, ts, user="ULEAD"))  # nothing left: no error
+    await send(
+        slack, bot, ev.removed(fake_slack, channel, ts, user="ULEAD")
+    )  # nothing left: no error
     assert fake_slack.violations == []
 
 
@@ -360,8 +364,8 @@ async def test_a_reaction_removed_right_after_it_was_added_leaves_nothing(
     assert channel is not None
     ts = fake_slack.add_message(channel, "oops, wrong message", user="ULEAD")
     fake_slack.latency = 0.05  # the capture is still fetching when the removal arrives
-    await slack.event(ev.added(channel, ts))
-    await slack.event(ev.removed(channel, ts))
+    await slack.event(ev.added(fake_slack, channel, ts))
+    await slack.event(ev.removed(fake_slack, channel, ts))
     await bot.tasks.drain()
     assert await entries(bot, "message") == []
     assert confirmations(fake_slack, channel, ts) == []
@@ -373,8 +377,9 @@ async def test_a_message_deleted_before_it_is_fetched_is_not_captured(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "gone soon", user="ULEAD")
-    fake_slack.delete_message(channel, ts)
-    await send(slack, bot, ev.added(channel, ts))
+    reacted = ev.added(fake_slack, channel, ts)
+    fake_slack.delete_message(channel, ts)  # before the event reaches the bot
+    await send(slack, bot, reacted)
     assert await entries(bot, "message") == []
     assert "reactions.add" not in slack_calls(fake_slack)
 
@@ -386,10 +391,12 @@ async def test_a_message_slack_will_not_give_is_not_captured_and_nothing_breaks(
     assert channel is not None
     ts = fake_slack.add_message(channel, "hello", user="ULEAD")
     fake_slack.fail_next("conversations.history", "not_in_channel")
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
     assert await entries(bot, "message") == []
     assert confirmations(fake_slack, channel, ts) == []
-    await send(slack, bot, ev.added(channel, ts, user="ULEAD"))  # works again afterwards
+    await send(
+        slack, bot, ev.added(fake_slack, channel, ts, user="ULEAD")
+    )  # works again afterwards
     assert len(await entries(bot, "message")) == 1
 
 
@@ -402,9 +409,9 @@ async def test_an_edit_updates_the_entry_and_keeps_the_old_text(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Rollback to v41", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
     change = fake_slack.edit_message(channel, ts, "Rollback to v40", user="ULEAD")
-    edited = ev.message_changed(channel, change)
+    edited = ev.message_changed(fake_slack, channel, change)
     await send(slack, bot, edited, event_id="EvEDIT")
     await send(slack, bot, edited, event_id="EvEDIT", retry_num=1)
 
@@ -422,9 +429,9 @@ async def test_an_edit_that_leaves_the_text_alone_adds_no_history(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "see https://status.example.com", user="ULEAD")
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
     change = fake_slack.edit_message(channel, ts, "see https://status.example.com", user="ULEAD")
-    await send(slack, bot, ev.message_changed(channel, change))  # e.g. a link unfurled
+    await send(slack, bot, ev.message_changed(fake_slack, channel, change))  # e.g. a link unfurled
     [entry] = await entries(bot, "message")
     assert entry.data["edits"] == [] and entry.edited_at is None
 
@@ -435,9 +442,9 @@ async def test_a_deleted_message_keeps_its_entry_marked_deleted(
     channel = incident.channel_id
     assert channel is not None
     ts = fake_slack.add_message(channel, "Customer data exposed?", user="UOTHER")
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
     previous = fake_slack.delete_message(channel, ts)
-    await send(slack, bot, ev.message_deleted(channel, previous))
+    await send(slack, bot, ev.message_deleted(fake_slack, channel, previous))
     [entry] = await entries(bot, "message")
     assert entry.deleted and entry.text == "Customer data exposed?"
     assert entry.deleted_at is not None and entry.deleted_at.tzinfo is not None
@@ -450,10 +457,10 @@ async def test_a_deleted_thread_parent_turned_tombstone_is_marked_deleted(
     assert channel is not None
     ts = fake_slack.add_message(channel, "Thread about the cause", user="UOTHER")
     fake_slack.add_message(channel, "a reply", user="ULEAD", thread_ts=ts)
-    await send(slack, bot, ev.added(channel, ts))
+    await send(slack, bot, ev.added(fake_slack, channel, ts))
     change = fake_slack.edit_message(channel, ts, "This message was deleted.", user="UOTHER")
     change["message"]["subtype"] = "tombstone"
-    await send(slack, bot, ev.message_changed(channel, change))
+    await send(slack, bot, ev.message_changed(fake_slack, channel, change))
     [entry] = await entries(bot, "message")
     assert entry.deleted and entry.text == "Thread about the cause"
 
@@ -465,7 +472,7 @@ async def test_edits_of_uncaptured_messages_change_nothing(
     assert channel is not None
     ts = fake_slack.add_message(channel, "typo", user="ULEAD")
     change = fake_slack.edit_message(channel, ts, "typo fixed", user="ULEAD")
-    await send(slack, bot, ev.message_changed(channel, change))
+    await send(slack, bot, ev.message_changed(fake_slack, channel, change))
     assert await entries(bot, "message") == []
     async with bot.sessions() as session:
         assert list((await session.execute(select(ProcessedEvent))).scalars()) == []
@@ -497,7 +504,7 @@ async def test_every_message_subtype_is_acked_and_costs_nothing(
 ) -> None:
     channel = incident.channel_id
     assert channel is not None
-    response = await send(slack, bot, ev.message(channel, "hello", subtype=subtype))
+    response = await send(slack, bot, ev.message(fake_slack, channel, "hello", subtype=subtype))
     assert response.status_code == 200
     assert statements == [] and slack_calls(fake_slack) == []
 
@@ -508,9 +515,9 @@ async def test_edits_and_deletions_outside_incident_channels_are_acked_and_ignor
     general = fake_slack.add_channel("general", members=["UOTHER"])
     ts = fake_slack.add_message(general, "hi", user="UOTHER")
     change = fake_slack.edit_message(general, ts, "hi all", user="UOTHER")
-    await send(slack, bot, ev.message_changed(general, change))
+    await send(slack, bot, ev.message_changed(fake_slack, general, change))
     previous = fake_slack.delete_message(general, ts)
-    await send(slack, bot, ev.message_deleted(general, previous))
+    await send(slack, bot, ev.message_deleted(fake_slack, general, previous))
     assert slack_calls(fake_slack) == []
 
 
@@ -535,7 +542,7 @@ async def test_a_note_is_saved_with_author_and_time_and_echoed_in_the_channel(
 
     # Flagging the echo with a timeline emoji finds the note instead of copying it.
     echo_ts = fake_slack.messages[incident.channel_id][-1]["ts"]
-    await send(slack, bot, ev.added(incident.channel_id, echo_ts))
+    await send(slack, bot, ev.added(fake_slack, incident.channel_id, echo_ts))
     assert [e.kind for e in await entries(bot) if e.kind in {"note", "message"}] == ["note"]
 
 
@@ -619,7 +626,7 @@ async def test_timeline_is_in_time_order_grouped_by_local_date(
     late = fake_slack.add_message(channel, "Still failing", user="ULEAD", ts="1795905000.000000")
     later = fake_slack.add_message(channel, "Fixed", user="ULEAD", ts="1795908600.000000")
     for ts in (later, late):  # flagged in the wrong order on purpose
-        await send(slack, bot, ev.added(channel, ts))
+        await send(slack, bot, ev.added(fake_slack, channel, ts))
 
     answer = (await slack.command("timeline", channel=channel)).json()
     assert answer["response_type"] == "ephemeral"
@@ -642,13 +649,19 @@ async def test_timeline_marks_deleted_and_edited_messages(
     kept = fake_slack.add_message(channel, "first", user="ULEAD")
     gone = fake_slack.add_message(channel, "wrong", user="ULEAD")
     for ts in (kept, gone):
-        await send(slack, bot, ev.added(channel, ts))
+        await send(slack, bot, ev.added(fake_slack, channel, ts))
     await send(
         slack,
         bot,
-        ev.message_changed(channel, fake_slack.edit_message(channel, kept, "1st", user="ULEAD")),
+        ev.message_changed(
+            fake_slack, channel, fake_slack.edit_message(channel, kept, "1st", user="ULEAD")
+        ),
     )
-    await send(slack, bot, ev.message_deleted(channel, fake_slack.delete_message(channel, gone)))
+    await send(
+        slack,
+        bot,
+        ev.message_deleted(fake_slack, channel, fake_slack.delete_message(channel, gone)),
+    )
     joined = "\n".join(
         section_texts((await slack.command("timeline", channel=channel)).json()["blocks"])
     )
