@@ -94,9 +94,7 @@ async def test_sigkill_mid_declare_then_restart_completes_the_incident_once(
     port = _free_port()
     url = bot.settings.database_url
     async with bot_process(tmp_path, fake_slack, url, port, announce) as first:
-        slack = SlackSender(
-            f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url_base
-        )
+        slack = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack)
         await slack.command("declare")
         await until(lambda: bool(fake_slack.calls_to("views.open")))
         view = fake_slack.attempts_to("views.open")[-1].response["view"]
@@ -175,9 +173,7 @@ async def test_sigkill_while_paging_then_restart_pages_each_person_once(
     url = bot.settings.database_url
     port = _free_port()
     async with bot_process(tmp_path, fake_slack, url, port, announce, **extra) as first:
-        slack = SlackSender(
-            f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url_base
-        )
+        slack = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack)
         await slack.command("declare")
         await until(lambda: bool(fake_slack.calls_to("views.open")))
         view = fake_slack.attempts_to("views.open")[-1].response["view"]

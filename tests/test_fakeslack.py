@@ -6,8 +6,10 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -17,6 +19,14 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from app.policy import load_policy
+from app.runbooks import load_runbooks
+from app.services.timeline import Kind
+from app.slack import blocks as bot_blocks
+from app.slack import escalation_blocks as eb
+from app.slack import messages as bot_messages
+from app.slack import modals, timeline_view
+from app.store.models import ActionItem, Incident, TimelineEntry
 from tests.fakeslack import DEFAULT_SPEC_DIR, GENERIC_ERRORS, FakeSlack, SlackSpec
 from tests.fakeslack.registry import HANDLERS
 
@@ -809,3 +819,563 @@ async def test_reset_keeps_identity_users_and_groups(
     assert (fake.calls, fake.channels, fake.messages) == ([], {}, {})
     assert ALICE in fake.users and group in fake.usergroups
     assert (await client.auth_test())["user_id"] == fake.bot_user_id  # fault was cleared too
+
+
+# --- Block Kit: exactly as strict as Slack --------------------------------------------------------
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section(text: str = "*SEV1*", **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def button(text: str = "Acknowledge", **extra: Any) -> dict[str, Any]:
+    return {"type": "button", "text": plain(text), "action_id": "ack", **extra}
+
+
+def actions(*elements: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "actions", "elements": list(elements), **extra}
+
+
+def option(text: str = "One", value: str = "one", kind: str = "plain_text") -> dict[str, Any]:
+    return {"text": {"type": kind, "text": text}, "value": value}
+
+
+def options(count: int, kind: str = "plain_text") -> list[dict[str, Any]]:
+    return [option(f"Option {n}", f"v{n}", kind) for n in range(count)]
+
+
+def select(opts: list[dict[str, Any]], kind: str = "static_select") -> dict[str, Any]:
+    return {"type": kind, "action_id": "pick", "placeholder": plain("Pick"), "options": opts}
+
+
+def input_block(element: dict[str, Any], label: Any = None, **extra: Any) -> dict[str, Any]:
+    return {"type": "input", "label": label or plain("Label"), "element": element, **extra}
+
+
+def text_input(**extra: Any) -> dict[str, Any]:
+    return {"type": "plain_text_input", "action_id": "value", **extra}
+
+
+@pytest.fixture
+def room(fake: FakeSlack) -> str:
+    return fake.add_channel("blockkit", members=[ALICE])
+
+
+async def refusal(client: AsyncWebClient, channel: str, blocks: list[Any]) -> list[str]:
+    """Post ``blocks``; assert Slack's invalid_blocks and return its messages."""
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_postMessage(channel=channel, text="fallback", blocks=blocks)
+    response = info.value.response
+    assert response["error"] == "invalid_blocks"
+    messages = response["response_metadata"]["messages"]
+    assert messages and all(m.startswith("[ERROR] ") and "[json-pointer:/" in m for m in messages)
+    assert response["errors"] == [m.removeprefix("[ERROR] ") for m in messages]
+    return messages
+
+
+async def view_refusal(client: AsyncWebClient, fake: FakeSlack, view: dict[str, Any]) -> list[str]:
+    """Open ``view``; assert Slack's invalid_arguments and return its messages."""
+    with pytest.raises(SlackApiError) as info:
+        await client.views_open(trigger_id=fake.new_trigger_id(), view=view)
+    response = info.value.response
+    assert response["error"] == "invalid_arguments"
+    messages = response["response_metadata"]["messages"]
+    assert messages and all(
+        m.startswith("[ERROR] ") and "[json-pointer:/view" in m for m in messages
+    )
+    return messages
+
+
+def too_long(limit: int, pointer: str) -> str:
+    return f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}]"
+
+
+async def test_post_message_with_51_blocks_is_refused_as_invalid_blocks_and_50_are_accepted(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [{"type": "divider"}] * 51)
+    assert messages == ["[ERROR] no more than 50 items allowed [json-pointer:/blocks]"]
+    assert (await client.chat_postMessage(channel=room, text="x", blocks=[section()] * 50))["ok"]
+
+
+async def test_post_message_with_a_section_text_over_3000_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [section("x" * 3001)])
+    assert too_long(3000, "/blocks/0/text/text") in messages
+
+
+async def test_post_message_with_more_than_10_section_fields_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = {"type": "section", "fields": [mrkdwn(f"*{n}*") for n in range(11)]}
+    messages = await refusal(client, room, [block])
+    assert "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/fields]" in messages
+
+
+async def test_post_message_with_a_section_field_over_2000_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = {"type": "section", "fields": [mrkdwn("ok"), plain("x" * 2001)]}
+    messages = await refusal(client, room, [block])
+    assert messages == [too_long(2000, "/blocks/0/fields/1/text")]  # slack_sdk does not check
+
+
+async def test_post_message_with_a_header_text_over_150_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [{"type": "header", "text": plain("x" * 151)}])
+    assert too_long(150, "/blocks/0/text/text") in messages
+    # slack_sdk's own validator says so too, at the block it belongs to.
+    assert (
+        "[ERROR] text attribute cannot exceed 150 characters [json-pointer:/blocks/0]" in messages
+    )
+
+
+async def test_post_message_with_a_mrkdwn_header_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [{"type": "header", "text": mrkdwn("*INC-1*")}])
+    assert messages == ["[ERROR] must be plain_text [json-pointer:/blocks/0/text/type]"]
+
+
+async def test_post_message_with_a_button_text_over_75_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [actions(button("x" * 76))])
+    assert too_long(75, "/blocks/0/elements/0/text/text") in messages
+
+
+async def test_post_message_with_a_mrkdwn_button_text_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = actions({**button(), "text": mrkdwn("*Ack*")})
+    messages = await refusal(client, room, [block])
+    assert messages == ["[ERROR] must be plain_text [json-pointer:/blocks/0/elements/0/text/type]"]
+
+
+async def test_post_message_with_a_button_value_over_2000_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [actions(button(value="v" * 2001))])
+    assert too_long(2000, "/blocks/0/elements/0/value") in messages
+
+
+async def test_post_message_with_an_action_id_over_255_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [section(accessory=button(action_id="a" * 256))])
+    assert too_long(255, "/blocks/0/accessory/action_id") in messages
+
+
+async def test_post_message_with_a_block_id_over_255_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [section(block_id="b" * 256)])
+    assert too_long(255, "/blocks/0/block_id") in messages
+
+
+async def test_post_message_with_a_block_id_used_twice_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    blocks = [section(block_id="summary"), {"type": "divider"}, section(block_id="summary")]
+    messages = await refusal(client, room, blocks)
+    assert messages == ["[ERROR] duplicate block_id: summary [json-pointer:/blocks/2/block_id]"]
+
+
+async def test_post_message_with_26_elements_in_an_actions_block_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    buttons = [button(f"B{n}", action_id=f"b{n}") for n in range(26)]
+    messages = await refusal(client, room, [actions(*buttons)])
+    assert "[ERROR] no more than 25 items allowed [json-pointer:/blocks/0/elements]" in messages
+    ok = await client.chat_postMessage(channel=room, text="x", blocks=[actions(*buttons[:25])])
+    assert ok["ok"]
+
+
+async def test_post_message_with_11_context_elements_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = {"type": "context", "elements": [mrkdwn(f"{n}") for n in range(11)]}
+    messages = await refusal(client, room, [block])
+    assert "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/elements]" in messages
+
+
+async def test_post_message_with_a_button_in_a_context_block_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [{"type": "context", "elements": [button()]}])
+    assert messages == [
+        "[ERROR] must be an image element or a text object [json-pointer:/blocks/0/elements/0/type]"
+    ]
+
+
+async def test_post_message_with_11_checkbox_options_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    boxes = {"type": "checkboxes", "action_id": "tick", "options": options(11)}
+    messages = await refusal(client, room, [section(accessory=boxes)])
+    assert messages == [
+        "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/accessory/options]"
+    ]
+
+
+async def test_post_message_with_11_radio_button_options_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    radios = {"type": "radio_buttons", "action_id": "pick", "options": options(11)}
+    messages = await refusal(client, room, [actions(radios)])
+    assert messages == [
+        "[ERROR] no more than 10 items allowed [json-pointer:/blocks/0/elements/0/options]"
+    ]
+
+
+async def test_post_message_with_101_select_options_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [actions(select(options(101)))])
+    assert "[ERROR] no more than 100 items allowed [json-pointer:/blocks/0/elements/0/options]" in (
+        messages
+    )
+    ok = await client.chat_postMessage(
+        channel=room, text="x", blocks=[actions(select(options(100)))]
+    )
+    assert ok["ok"]
+
+
+async def test_post_message_with_an_option_text_over_75_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    # slack_sdk keeps a static select's options as raw dicts and never validates them.
+    messages = await refusal(client, room, [actions(select([option("x" * 76)]))])
+    assert messages == [too_long(75, "/blocks/0/elements/0/options/0/text/text")]
+
+
+async def test_post_message_with_an_option_value_over_150_characters_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    boxes = {"type": "checkboxes", "action_id": "tick", "options": [option(value="v" * 151)]}
+    messages = await refusal(client, room, [actions(boxes)])
+    assert too_long(150, "/blocks/0/elements/0/options/0/value") in messages
+
+
+async def test_post_message_with_mrkdwn_select_options_is_refused_but_checkboxes_may_use_mrkdwn(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [actions(select(options(2, "mrkdwn")))])
+    assert "[ERROR] must be plain_text [json-pointer:/blocks/0/elements/0/options/1/text/type]" in (
+        messages
+    )
+    boxes = {"type": "checkboxes", "action_id": "tick", "options": options(2, "mrkdwn")}
+    assert (await client.chat_postMessage(channel=room, text="x", blocks=[actions(boxes)]))["ok"]
+
+
+async def test_post_message_with_a_text_object_of_another_type_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = {"type": "section", "text": {"type": "markdown", "text": "**x**"}}
+    messages = await refusal(client, room, [block])
+    assert "[ERROR] must be one of: plain_text, mrkdwn [json-pointer:/blocks/0/text/type]" in (
+        messages
+    )
+
+
+async def test_post_message_with_emoji_on_mrkdwn_text_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    block = {"type": "section", "text": {**mrkdwn("x"), "emoji": True}}
+    messages = await refusal(client, room, [block])
+    assert "[ERROR] invalid additional property: emoji [json-pointer:/blocks/0/text]" in messages
+
+
+async def test_post_message_with_an_empty_section_text_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [section("")])
+    assert "[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]" in messages
+
+
+async def test_post_message_with_an_unknown_block_type_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [section(), {"type": "banner", "text": plain("x")}])
+    assert messages == ["[ERROR] unsupported block type: banner [json-pointer:/blocks/1/type]"]
+
+
+async def test_post_message_with_an_unknown_element_type_is_refused_as_invalid_blocks(
+    client: AsyncWebClient, room: str
+) -> None:
+    messages = await refusal(client, room, [actions({"type": "slider", "action_id": "s"})])
+    assert messages == [
+        "[ERROR] unsupported element type: slider [json-pointer:/blocks/0/elements/0/type]"
+    ]
+
+
+async def test_post_message_runs_slack_sdks_validators_on_nested_elements(
+    client: AsyncWebClient, room: str
+) -> None:
+    # validate_json() on a block checks only the block itself; the fake walks into elements.
+    picker = {"type": "datepicker", "action_id": "due", "initial_date": "tomorrow"}
+    messages = await refusal(client, room, [actions(picker)])
+    assert messages == [
+        "[ERROR] initial_date attribute must be in format 'YYYY-MM-DD' "
+        "[json-pointer:/blocks/0/elements/0]"
+    ]
+
+
+async def test_post_message_at_every_limit_is_accepted(client: AsyncWebClient, room: str) -> None:
+    blocks = [
+        {"type": "header", "text": plain("h" * 150), "block_id": "b" * 255},
+        section("s" * 3000, accessory=button("t" * 75, value="v" * 2000, action_id="a" * 255)),
+        {"type": "section", "fields": [mrkdwn("f" * 2000)] * 10},
+        {"type": "context", "elements": [mrkdwn("c")] * 10},
+        actions(*(button(f"B{n}", action_id=f"b{n}") for n in range(24)), select(options(100))),
+        actions(
+            {"type": "checkboxes", "action_id": "c", "options": options(10, "mrkdwn")},
+            {"type": "radio_buttons", "action_id": "r", "options": options(10)},
+            select([option("o" * 75, "v" * 150)]),
+        ),
+        input_block(text_input(max_length=3000), label=plain("l" * 2000)),
+    ]
+    assert (await client.chat_postMessage(channel=room, text="x", blocks=blocks))["ok"]
+
+
+async def test_chat_update_and_post_ephemeral_refuse_invalid_blocks_like_post_message(
+    client: AsyncWebClient, fake: FakeSlack, room: str
+) -> None:
+    ts = (await client.chat_postMessage(channel=room, text="SEV2", blocks=[section()]))["ts"]
+    bad = [{"type": "header", "text": plain("x" * 151)}]
+    for call in (
+        client.chat_update(channel=room, ts=ts, text="SEV1", blocks=bad),
+        client.chat_postEphemeral(channel=room, user=ALICE, text="only you", blocks=bad),
+    ):
+        with pytest.raises(SlackApiError) as info:
+            await call
+        assert info.value.response["error"] == "invalid_blocks"
+        assert (
+            too_long(150, "/blocks/0/text/text")
+            in (info.value.response["response_metadata"]["messages"])
+        )
+    assert fake.messages[room][0]["blocks"] == [section()]  # the refused update changed nothing
+    assert fake.ephemerals == []
+
+
+async def test_views_open_with_101_blocks_is_refused_as_invalid_arguments_and_100_are_shown(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    messages = await view_refusal(client, fake, modal(blocks=[section()] * 101))
+    assert "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]" in messages
+    opened = await client.views_open(
+        trigger_id=fake.new_trigger_id(), view=modal(blocks=[section()] * 100)
+    )
+    assert opened["ok"]
+
+
+@pytest.mark.parametrize("key", ["title", "submit", "close"])
+async def test_views_open_with_a_title_submit_or_close_over_24_characters_is_refused(
+    client: AsyncWebClient, fake: FakeSlack, key: str
+) -> None:
+    messages = await view_refusal(client, fake, {**modal(), key: plain("x" * 25)})
+    assert too_long(24, f"/view/{key}/text") in messages
+
+
+async def test_views_open_with_a_mrkdwn_title_is_refused_as_invalid_arguments(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    messages = await view_refusal(client, fake, {**modal(), "title": mrkdwn("*Declare*")})
+    assert messages == ["[ERROR] must be plain_text [json-pointer:/view/title/type]"]
+
+
+async def test_views_open_with_private_metadata_over_3000_characters_is_refused(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    messages = await view_refusal(client, fake, {**modal(), "private_metadata": "m" * 3001})
+    assert too_long(3000, "/view/private_metadata") in messages
+
+
+async def test_views_open_with_an_input_label_over_2000_characters_or_in_mrkdwn_is_refused(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    long_label = input_block(text_input(), label=plain("l" * 2001))
+    messages = await view_refusal(client, fake, modal(blocks=[long_label]))
+    assert too_long(2000, "/view/blocks/0/label/text") in messages
+    mrkdwn_label = input_block(text_input(), label=mrkdwn("*Title*"))
+    messages = await view_refusal(client, fake, modal(blocks=[mrkdwn_label]))
+    assert "[ERROR] must be plain_text [json-pointer:/view/blocks/0/label/type]" in messages
+
+
+async def test_views_open_with_a_plain_text_input_max_length_over_3000_is_refused(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    messages = await view_refusal(
+        client, fake, modal(blocks=[input_block(text_input(max_length=3001))])
+    )
+    assert messages == [
+        "[ERROR] must be less than 3001 [json-pointer:/view/blocks/0/element/max_length]"
+    ]
+
+
+async def test_views_open_with_a_block_id_used_twice_is_refused_as_invalid_arguments(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    blocks = [
+        input_block(text_input(), block_id="title"),
+        input_block(text_input(), block_id="title"),
+    ]
+    messages = await view_refusal(client, fake, modal(blocks=blocks))
+    assert messages == ["[ERROR] duplicate block_id: title [json-pointer:/view/blocks/1/block_id]"]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "views.open",
+        "views.push",
+        "views.update",
+        "views.publish",
+    ],
+)
+async def test_every_block_kit_method_refuses_a_header_over_150_with_its_documented_error(
+    client: AsyncWebClient, fake: FakeSlack, room: str, method: str
+) -> None:
+    header = {"type": "header", "text": plain("x" * 151)}
+    args: dict[str, Any]
+    if method.startswith("chat."):
+        args = {"channel": room, "text": "x", "blocks": [header]}
+        if method == "chat.update":
+            args["ts"] = (await client.chat_postMessage(channel=room, text="x"))["ts"]
+        if method == "chat.postEphemeral":
+            args["user"] = ALICE
+        error, pointer = "invalid_blocks", "/blocks/0/text/text"
+    else:
+        view = (
+            {"type": "home", "blocks": [header]}
+            if method == "views.publish"
+            else modal(blocks=[header])
+        )
+        args = {"view": view}
+        if method in {"views.open", "views.push"}:
+            args["trigger_id"] = fake.new_trigger_id()
+        if method == "views.update":
+            opened = await client.views_open(trigger_id=fake.new_trigger_id(), view=modal())
+            args["view_id"] = opened["view"]["id"]
+        if method == "views.publish":
+            args["user_id"] = ALICE
+        error, pointer = "invalid_arguments", "/view/blocks/0/text/text"
+    with pytest.raises(SlackApiError) as info:
+        await client.api_call(method, json=args)
+    assert info.value.response["error"] == error
+    assert too_long(150, pointer) in info.value.response["response_metadata"]["messages"]
+    assert fake.spec.allows_error(method, error)
+
+
+# --- the bot's own messages and views pass those checks ------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+DECLARED_AT = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+
+
+def worst_case_incident(**overrides: Any) -> Incident:
+    """An incident with every user-given field as long as the bot stores it."""
+    fields: dict[str, Any] = {
+        "id": 7,
+        "public_id": "INC-20260302-001",
+        "title": "T" * 255,
+        "description": "d" * 10_000,
+        "severity": "P0",
+        "status": "mitigating",
+        "private": False,
+        "reporter_id": "UREPORTER",
+        "lead_id": "ULEAD",
+        "channel_id": "C0INCIDENT",
+        "started_at": DECLARED_AT,
+        "acknowledged_at": DECLARED_AT + timedelta(minutes=4),
+        "acknowledged_by": "UONCALL",
+        "resolution": "r" * 5000,
+        "root_cause": "c" * 5000,
+        "affected_services": "s" * 5000,
+        "affected_users": "u" * 5000,
+        "revenue_impact": "v" * 5000,
+        "data_loss": False,
+    }
+    return Incident(**{**fields, **overrides})
+
+
+async def test_messages_and_views_the_bot_posts_are_accepted(
+    client: AsyncWebClient, fake: FakeSlack, room: str
+) -> None:
+    policy = load_policy(None)
+    incident = worst_case_incident()
+    items = [
+        ActionItem(id=n, text="i" * 5000, owner_id="ULEAD", due_on=date(2026, 3, 9), done=n < 3)
+        for n in range(15)
+    ]
+    runbooks = load_runbooks()
+    later = DECLARED_AT + timedelta(hours=1)
+    posted = [
+        bot_blocks.summary_message(incident, policy, PARIS, items),
+        bot_blocks.announcement(incident, policy),
+        bot_blocks.runbook_checklist(next(iter(runbooks)), {0: "ULEAD"}),
+        eb.with_ack_button("p" * 5000, incident),
+        eb.update_reminder(incident, policy, since=DECLARED_AT, since_update=False, now=later),
+        bot_messages.review_reminder(incident, now=later, due=later + timedelta(days=2), tz=PARIS),
+        bot_messages.action_item_reminder(items[-1], incident),
+        bot_messages.status_update(incident, "u" * 5000, "ULEAD", broadcast=True),
+    ]
+    for message in posted:
+        await client.chat_postMessage(channel=room, text=message.text, blocks=message.blocks)
+    shown = [
+        bot_blocks.declare_modal(
+            policy,
+            title="T" * 5000,
+            origin_channel=room,
+            suggested="P1",
+            incident_types=runbooks.choices(),
+        ),
+        modals.severity_modal(incident, policy),
+        modals.status_modal(incident),
+        modals.resolve_modal(incident),
+    ]
+    for view in shown:
+        await client.views_open(trigger_id=fake.new_trigger_id(), view=view)
+    assert len(fake.calls_to("chat.postMessage")) == len(posted)
+    assert len(fake.calls_to("views.open")) == len(shown)
+
+
+async def test_a_timeline_entry_with_many_long_file_names_stays_within_slacks_section_limit(
+    client: AsyncWebClient, room: str
+) -> None:
+    # Ten attachments named with Slack's longest file names made a 2,700-character line; a
+    # page of them put a section over Slack's 3,000 (slack_sdk raised before sending).
+    entries = [
+        TimelineEntry(
+            id=n,
+            kind=Kind.MESSAGE,
+            occurred_at=DECLARED_AT + timedelta(days=n),
+            actor_id="ULEAD",
+            text="see the graphs",
+            data={
+                "files": [f"{n}{'f' * 250}.png" for _ in range(10)],
+                "permalink": f"https://fake.slack.com/archives/C0INCIDENT/p17000000000{n:05d}",
+            },
+        )
+        for n in range(3)
+    ]
+    line = timeline_view.entry_line(entries[0], PARIS)
+    assert len(line) <= timeline_view.LINE_MAX
+    assert ":paperclip: 0fff" in line and "…" in line and line.endswith("|message>")
+    message = timeline_view.timeline_message(worst_case_incident(), entries, PARIS)
+    assert (await client.chat_postMessage(channel=room, text=message.text, blocks=message.blocks))[
+        "ok"
+    ]

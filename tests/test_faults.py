@@ -25,7 +25,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
         await clean(bot)
         try:
             async with serve_bot(bot) as url:
-                slack = SlackSender(url, SIGNING_SECRET, fake_slack.response_url_base)
+                slack = SlackSender(url, SIGNING_SECRET, fake_slack)
                 first = await open_modal(slack, fake_slack, bot)
                 await slack.submit(first, modal_values(title="A", severity="P2"))
                 await bot.tasks.drain()

@@ -4,6 +4,7 @@ summary kept current in place. The real app over signed HTTP, against the fake S
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 
 import pytest
@@ -390,12 +391,14 @@ async def test_resolve_button_opens_the_form_and_a_resolved_incident_says_so(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     incident = await declare(slack, fake_slack, bot)
+    stale = copy.deepcopy(summary(fake_slack, incident))
     await click(slack, bot, summary(fake_slack, incident), "Resolve")
     assert last_view(fake_slack)["callback_id"] == "incident_resolve"
 
     await resolve(slack, fake_slack, bot, incident)
+    assert blocks.RESOLVE_ACTION not in buttons(summary(fake_slack, incident))
     opened = len(fake_slack.calls_to("views.open"))
-    await click(slack, bot, summary(fake_slack, incident), "Resolve")
+    await click(slack, bot, stale, "Resolve")  # on a screen that still shows the button
     assert len(fake_slack.calls_to("views.open")) == opened
     [told] = fake_slack.ephemerals[-1:]
     assert "already resolved" in told["text"] and told["user"] == "UREPORTER"

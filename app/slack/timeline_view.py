@@ -28,6 +28,7 @@ HEADER_MAX = 150
 # even one date per entry stays under MAX_BLOCKS and a page is a screenful, not a wall.
 PER_PAGE = 25
 LINE_MAX = 400
+FILES_MAX = 150  # the attached files' names on an entry's line
 
 ICONS = {
     Kind.MESSAGE: ":pushpin:",
@@ -85,7 +86,9 @@ def entry_line(entry: TimelineEntry, tz: ZoneInfo) -> str:
             body += " _(edited)_"
         extras = []
         if files := entry.data.get("files"):
-            extras.append(":paperclip: " + ", ".join(files))
+            # File names are the uploader's (up to 255 characters each, several per message):
+            # clipped, so the line stays within LINE_MAX and the section within SECTION_MAX.
+            extras.append(":paperclip: " + clip_mrkdwn(", ".join(files), FILES_MAX))
         if link := entry.data.get("permalink"):
             extras.append(f"<{link}|message>")
         tail = "".join(f" · {extra}" for extra in extras)

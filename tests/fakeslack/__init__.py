@@ -8,12 +8,13 @@
     await fake.stop()
 
 Layout: ``spec`` reads Slack's reference (required args, scopes, documented errors), ``state``
-holds the workspace, ``methods/`` has one module per API family, ``server`` does HTTP, auth,
-fault injection and recording. Extras beyond Slack's API: ``violations`` (the fake's own contract
-breaches; tests should assert it is empty), ``responses``/``response_url_base`` (response_url
-posts from Bolt's ``respond()``), and Socket Mode: with ``app_token`` set, apps.connections.open
-points at the fake's websocket, ``socket_send()`` delivers an envelope and ``socket_ack()``
-waits for the bot's answer.
+holds the workspace, ``methods/`` has one module per API family, ``blockkit`` checks the blocks of
+every message and view as strictly as Slack (slack_sdk's validators plus Slack's documented
+limits), ``server`` does HTTP, auth, fault injection and recording. Extras beyond Slack's API:
+``violations`` (the fake's own contract breaches; tests should assert it is empty),
+``responses``/``response_url_base`` (response_url posts from Bolt's ``respond()``), and Socket
+Mode: with ``app_token`` set, apps.connections.open points at the fake's websocket,
+``socket_send()`` delivers an envelope and ``socket_ack()`` waits for the bot's answer.
 """
 
 from .server import FakeSlack

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..blockkit import check_message_blocks
 from ..registry import Args, SlackError, api, arg_bool, arg_json, arg_str, has_text
 from ..state import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, Channel, SlackState
 
@@ -13,37 +14,6 @@ POST_TEXT_MAX = 40_000
 UPDATE_TEXT_MAX = 4_000
 # chat.postEphemeral documents msg_too_long without a number; Slack's general limit applies.
 EPHEMERAL_TEXT_MAX = 40_000
-BLOCKS_MAX = 50
-
-
-def validate_blocks(args: Args, *, format_error: str = "invalid_blocks_format") -> list[Any] | None:
-    """Block Kit surface checks: a JSON list of ≤ 50 objects, each with a ``type``."""
-    if args.get("blocks") in (None, ""):
-        return None
-    blocks = arg_json(args, "blocks")
-    if isinstance(blocks, str):
-        raise SlackError(format_error)
-    if not isinstance(blocks, list) or not all(
-        isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
-    ):
-        raise SlackError(
-            "invalid_blocks",
-            response_metadata={
-                "messages": [
-                    "[ERROR] each block must be an object with a type [json-pointer:/blocks]"
-                ]
-            },
-        )
-    if len(blocks) > BLOCKS_MAX:
-        raise SlackError(
-            "invalid_blocks",
-            response_metadata={
-                "messages": [
-                    f"[ERROR] no more than {BLOCKS_MAX} items allowed [json-pointer:/blocks]"
-                ]
-            },
-        )
-    return blocks
 
 
 def resolve_target(state: SlackState, channel_id: str) -> Channel:
@@ -98,7 +68,7 @@ def post_message(state: SlackState, args: Args) -> dict[str, Any]:
     _can_post(state, channel)
     if not has_text(args):
         raise SlackError("no_text")
-    blocks = validate_blocks(args)
+    blocks = check_message_blocks(args)
     message: dict[str, Any] = {
         "user": BOT_USER_ID,
         "bot_id": BOT_ID,
@@ -136,7 +106,7 @@ def update(state: SlackState, args: Args) -> dict[str, Any]:
         raise SlackError("no_text")
     if len(arg_str(args, "text")) > UPDATE_TEXT_MAX:
         raise SlackError("msg_too_long")
-    blocks = validate_blocks(args)
+    blocks = check_message_blocks(args)
     message.pop("blocks", None)
     message.pop("attachments", None)
     message.update(_content(args, blocks, None))
@@ -184,7 +154,7 @@ def post_ephemeral(state: SlackState, args: Args) -> dict[str, Any]:
         raise SlackError("no_text")
     if len(arg_str(args, "text")) > EPHEMERAL_TEXT_MAX:
         raise SlackError("msg_too_long")
-    validate_blocks(args)
+    check_message_blocks(args)
     recorded = {k: v for k, v in args.items() if k != "token"}
     for key in ("blocks", "attachments"):
         if key in recorded:

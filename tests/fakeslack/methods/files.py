@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..blockkit import check_message_blocks
 from ..registry import Args, SlackError, api, arg_int, arg_json, arg_list, arg_str
 from ..state import BOT_USER_ID, SlackState
-from .chat import validate_blocks
 
 COMPLETE_FILES_MAX = 10  # files.completeUploadExternal accepts at most 10 uploads per call
 
@@ -49,7 +49,7 @@ def complete_upload(state: SlackState, args: Args) -> dict[str, Any]:
     channel_ids = [arg_str(args, "channel_id")] if arg_str(args, "channel_id") else []
     channel_ids += arg_list(args, "channels")
     channels = [state.member_channel(c) for c in channel_ids]
-    validate_blocks(args, format_error="invalid_blocks")
+    check_message_blocks(args, format_error="invalid_blocks")
     comment = arg_str(args, "initial_comment")
     thread_ts = arg_str(args, "thread_ts")
     shared = []

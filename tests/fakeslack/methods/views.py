@@ -2,74 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
 
-from ..registry import Args, SlackError, api, arg_json, arg_str
+from ..blockkit import check_view
+from ..registry import Args, SlackError, api, arg_str
 from ..state import APP_ID, BOT_ID, TEAM_ID, SlackState
-
-TITLE_MAX = 24  # modal title/submit/close: plain_text, "must be less than 25 characters"
-BLOCKS_MAX = 100
-PRIVATE_METADATA_MAX = 3000
-CALLBACK_ID_MAX = 255
-VIEW_BYTES_MAX = 250_000
-
-
-def _invalid(pointer: str, message: str) -> SlackError:
-    return SlackError(
-        "invalid_arguments",
-        response_metadata={"messages": [f"[ERROR] {message} [json-pointer:/view{pointer}]"]},
-    )
-
-
-def _plain_text(view: dict[str, Any], key: str, *, required: bool) -> None:
-    value = view.get(key)
-    if value is None:
-        if required:
-            raise _invalid(f"/{key}", "missing required field")
-        return
-    if not isinstance(value, dict) or value.get("type") != "plain_text":
-        raise _invalid(f"/{key}/type", "must be plain_text")
-    text = value.get("text")
-    if not isinstance(text, str) or not text:
-        raise _invalid(f"/{key}/text", "must be a non-empty string")
-    if len(text) > TITLE_MAX:
-        raise _invalid(f"/{key}/text", f"must be less than {TITLE_MAX + 1} characters")
-
-
-def validate_view(args: Args, *, allowed_types: tuple[str, ...]) -> dict[str, Any]:
-    """Structural checks Slack applies before showing a modal or home tab."""
-    view = arg_json(args, "view")
-    if not isinstance(view, dict):
-        raise SlackError(
-            "invalid_arguments",
-            response_metadata={"messages": ["[ERROR] view must be an object [json-pointer:/view]"]},
-        )
-    if len(json.dumps(view)) > VIEW_BYTES_MAX:
-        raise SlackError("view_too_large")
-    if view.get("type") not in allowed_types:
-        raise _invalid("/type", f"must be one of {', '.join(allowed_types)}")
-    blocks = view.get("blocks")
-    if not isinstance(blocks, list):
-        raise _invalid("/blocks", "missing required field")
-    if len(blocks) > BLOCKS_MAX:
-        raise _invalid("/blocks", f"no more than {BLOCKS_MAX} items allowed")
-    for i, block in enumerate(blocks):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise _invalid(f"/blocks/{i}", "must be an object with a type")
-    if view["type"] == "modal":
-        _plain_text(view, "title", required=True)
-        # A modal with input blocks cannot be submitted without a submit button.
-        has_input = any(b.get("type") == "input" for b in blocks)
-        _plain_text(view, "submit", required=has_input)
-        _plain_text(view, "close", required=False)
-    if len(str(view.get("private_metadata", ""))) > PRIVATE_METADATA_MAX:
-        raise _invalid("/private_metadata", f"must be less than {PRIVATE_METADATA_MAX + 1} chars")
-    if len(str(view.get("callback_id", ""))) > CALLBACK_ID_MAX:
-        raise _invalid("/callback_id", f"must be less than {CALLBACK_ID_MAX + 1} characters")
-    return view
 
 
 def _check_trigger(state: SlackState, args: Args) -> str:
@@ -126,7 +65,7 @@ def _store(
 
 def _open(state: SlackState, args: Args) -> dict[str, Any]:
     trigger = _check_trigger(state, args)
-    view = validate_view(args, allowed_types=("modal",))
+    view = check_view(args, allowed_types=("modal",))
     stored = _store(state, view)
     state.triggers[trigger][1] = True  # a trigger id is exchanged once the view is accepted
     return {"view": stored}
@@ -177,7 +116,7 @@ def views_update(state: SlackState, args: Args) -> dict[str, Any]:
     given_hash = arg_str(args, "hash")
     if given_hash and given_hash != current["hash"]:
         raise SlackError("hash_conflict")
-    view = validate_view(args, allowed_types=(current["type"],))
+    view = check_view(args, allowed_types=(current["type"],))
     if external_id and not view.get("external_id"):
         view = {**view, "external_id": external_id}
     return {
@@ -190,7 +129,7 @@ def views_update(state: SlackState, args: Args) -> dict[str, Any]:
 @api("views.publish", errors=("hash_conflict", "duplicate_external_id", "view_too_large"))
 def views_publish(state: SlackState, args: Args) -> dict[str, Any]:
     user_id = arg_str(args, "user_id")
-    view = validate_view(args, allowed_types=("home",))
+    view = check_view(args, allowed_types=("home",))
     current = state.views.get(state.home_views.get(user_id, ""))
     given_hash = arg_str(args, "hash")
     if current is not None and given_hash and given_hash != current["hash"]:
