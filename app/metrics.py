@@ -67,6 +67,10 @@ SLACK_RATE_LIMITED = Counter(
     "HTTP 429 answers from Slack (each is waited out and retried), by method",
     ["method"],
 )
+SLACK_APP_RATE_LIMITED = Counter(
+    "incident_bot_slack_app_rate_limited",
+    "app_rate_limited notices from Slack: a minute of Events API deliveries it dropped",
+)
 SCHEDULER_RUNNING = Gauge(
     "incident_bot_scheduler_running", "1 when this process runs the scheduler"
 )
@@ -130,6 +134,10 @@ def slack_call(method: str, error: str | None = None) -> None:
 
 def slack_rate_limited(method: str) -> None:
     SLACK_RATE_LIMITED.labels(_method_label(method)).inc()
+
+
+def slack_app_rate_limited() -> None:
+    SLACK_APP_RATE_LIMITED.inc()
 
 
 def slack_request(kind: str, seconds: float) -> None:

@@ -14,12 +14,14 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from app.policy import Policy
 from app.runbooks import Runbooks
 from app.services.context import BotContext
 from app.settings import Settings
 from app.slack import observe
+from app.slack.payloads import MalformedPayload, check_parsed
 from app.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,19 @@ class ObservedSocketModeHandler(AsyncSocketModeHandler):
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.perf_counter()
+        payload = req.payload if isinstance(req.payload, dict) else {}
+        try:
+            check_parsed(payload)
+        except MalformedPayload as exc:
+            # As over HTTP: refused before Bolt indexes into it. Acked, so Slack does not
+            # redeliver a body that will never parse.
+            log.warning("refused a malformed Slack request over Socket Mode: %s", exc)
+            observe.record("malformed", 0.0, 400)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
         try:
             await super().handle(client, req)
         finally:
-            payload = req.payload if isinstance(req.payload, dict) else {}
             observe.record(observe.kind_of(payload), time.perf_counter() - started)
 
 

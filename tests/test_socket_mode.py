@@ -126,3 +126,17 @@ async def test_a_declaration_and_a_button_click_over_the_websocket_work_as_over_
     async with bot.sessions() as session:
         acknowledged = await session.get(Incident, incident.id)
     assert acknowledged is not None and acknowledged.acknowledged_by == "UONCALL"
+
+
+async def test_a_malformed_body_over_the_websocket_is_acked_and_changes_nothing(
+    connected: ObservedSocketModeHandler, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    """The same shape check as over HTTP: a click without a user never reaches Bolt."""
+    incident_calls = len(fake_slack.calls)
+    envelope = await fake_slack.socket_send(
+        "interactive", {"type": "block_actions", "actions": [{"action_id": "escalation_ack"}]}
+    )
+    ack = await fake_slack.socket_ack(envelope)
+    await bot.tasks.drain()
+    assert ack["envelope_id"] == envelope and "payload" not in ack
+    assert len(fake_slack.calls) == incident_calls

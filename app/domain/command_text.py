@@ -1,7 +1,11 @@
 """Parsing the arguments of `/incident` subcommands. Pure, so every odd input has a test.
 
-The manifest sets ``should_escape: true``, so Slack sends a mention typed as ``@ana`` as
-``<@U123|ana>``: user ids are taken from that form, never looked up by display name.
+The manifest sets ``should_escape: true``, so Slack sends what people pick from its menus in
+its escaped forms: a person as ``<@U123|ana>`` (or ``<@U123>``), a channel as ``<#C123|ops>``
+(or ``<#C123>``), a user group as ``<!subteam^S123|@sre>`` (or ``<!subteam^S123>``), and
+``&``, ``<``, ``>`` typed as text as ``&amp;``, ``&lt;``, ``&gt;``. User ids are taken from the
+person form, never looked up by display name; a channel or a group where a person is expected
+is not one.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ __all__ = [
     "parse_action_item",
     "parse_severity",
     "parse_user_mention",
+    "plain_text",
 ]
 
 ACTION_TEXT_MAX = 500
 _MENTION = r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>"
+# Any of Slack's escapes: <@U…|label>, <#C…|label>, <!subteam^S…|@label>, <!here>, <url|label>.
+_ESCAPE = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _WHOLE_MENTION = re.compile(rf"\s*{_MENTION}\s*")
 _TRAILING_MENTION = re.compile(rf"\s*{_MENTION}\s*$")
 _TRAILING_DUE = re.compile(r"(?:^|\s+)due\s+(\S+)\s*$", re.IGNORECASE)
@@ -40,6 +48,30 @@ def parse_user_mention(text: str) -> str | None:
     """The user id of a text that is exactly one mention, else None."""
     match = _WHOLE_MENTION.fullmatch(text)
     return match.group(1) if match else None
+
+
+def plain_text(text: str) -> str:
+    """Command text as a person reads it, for places that show text as typed rather than as
+    Slack markup (a form's prefilled title): ``<@U1|ana>`` → ``@ana``, ``<#C1|ops>`` → ``#ops``,
+    ``<!subteam^S1|@sre>`` → ``@sre``, ``<!here>`` → ``@here``, ``<https://x|x>`` → ``x``,
+    ``&gt;`` → ``>``."""
+
+    def readable(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target[0] in "@#":
+            return target[0] + (label.lstrip(target[0]) if label else target[1:])
+        if target[0] == "!":
+            name = target[1:]
+            if name in {"here", "channel", "everyone"}:
+                return "@" + name
+            # <!subteam^S1|@sre>, <!date^…|fallback>; without a label, the group's id
+            return label or "@" + name.removeprefix("subteam^")
+        return label or target  # a link
+
+    text = _ESCAPE.sub(readable, text)
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
 
 
 def parse_severity(text: str, keys: tuple[str, ...]) -> tuple[str, str]:

@@ -4,6 +4,7 @@ import time."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -29,6 +30,11 @@ from app.slack import (
 WITH_LISTENERS = (declare, escalation, lifecycle, severity, followup, timeline, runbooks)
 SUBCOMMANDS_ONLY = (people, updates)
 
+log = logging.getLogger(__name__)
+
+# Matches every id (Bolt searches the pattern in the string): for the listeners of last resort.
+ANY_ID = re.compile("")
+
 
 def build_bolt_app(bot: BotContext) -> AsyncApp:
     app = AsyncApp(
@@ -37,6 +43,9 @@ def build_bolt_app(bot: BotContext) -> AsyncApp:
         logger=logging.getLogger("app.slack.bolt"),
         # Listeners ack first and do slow work afterwards.
         process_before_response=False,
+        # No assistant features (say_stream, set_status ...): without this, Bolt also reads
+        # assistant-thread fields of every event and fails on odd ones.
+        attaching_conversation_kwargs_enabled=False,
     )
 
     @app.command("/incident")
@@ -45,4 +54,36 @@ def build_bolt_app(bot: BotContext) -> AsyncApp:
 
     for module in WITH_LISTENERS:
         module.register(app, bot)
+    register_last_resorts(app)
     return app
+
+
+def register_last_resorts(app: AsyncApp) -> None:
+    """Listeners for what Slack may send that no listener above handles. Bolt answers 404 to a
+    request no listener matches; Slack shows the person an error, retries events, and counts
+    non-200 answers towards disabling the app's event subscriptions. Registered last, because
+    Bolt runs the first listener that matches."""
+
+    @app.view_closed(ANY_ID)
+    async def modal_closed(ack: AsyncAck) -> None:
+        # A modal cancelled or closed with its X (Slack sends it for views opened with
+        # notify_on_close): nothing was saved, so there is nothing to undo.
+        await ack()
+
+    @app.action({"action_id": ANY_ID})
+    async def unknown_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        # A click on an element no listener handles, e.g. a button of a message posted by an
+        # older version of the bot: acknowledged, so the person sees no error, and logged.
+        await ack()
+        action = body["actions"][0]
+        log.info(
+            "no listener for action %r (block %r); ignored",
+            action["action_id"][:64],
+            str(action.get("block_id"))[:64],
+        )
+
+    @app.event(ANY_ID)
+    async def other_event(body: dict[str, Any]) -> None:
+        # An event the manifest does not subscribe to (a subscription added by hand in Slack's
+        # app settings): Bolt has already acknowledged it.
+        log.debug("ignored event %r", body["event"]["type"][:64])

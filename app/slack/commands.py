@@ -132,7 +132,8 @@ async def dispatch(
 ) -> None:
     """Route `/incident ...` to its subcommand; unknown or oversized input gets help."""
     text = str(body.get("text") or "").strip()
-    name, _, args = text.partition(" ")
+    # Any whitespace ends the subcommand's name: `/incident note` then a new line is a note.
+    name, args = (text.split(maxsplit=1) + ["", ""])[:2]
     call = CommandCall(
         bot=bot,
         name=name.lower() or "help",

@@ -14,6 +14,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.domain.command_text import plain_text
 from app.domain.naming import parse_incident_id
 from app.domain.severity import suggest_severity
 from app.services import setup
@@ -39,7 +40,7 @@ async def _declare(call: CommandCall) -> None:
 async def _open_declare_modal(call: CommandCall) -> None:
     view = blocks.declare_modal(
         call.bot.policy,
-        title=call.args,
+        title=plain_text(call.args),  # a form field shows text as typed, not Slack markup
         origin_channel=call.channel_id or None,
         incident_types=call.bot.runbooks.choices(),
     )
@@ -112,6 +113,15 @@ def _selected(values: dict[str, Any], block_id: str) -> str | None:
     return option.get("value") if option else None
 
 
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The declare modal's private_metadata (JSON the bot wrote); {} if it is not that."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
 def parse_submission(view: dict[str, Any], user_id: str) -> DeclareRequest:
     values = _values(view)
     visibility = _selected(values, "visibility")
@@ -131,11 +141,14 @@ def register(app: AsyncApp, bot: BotContext) -> None:
     @app.action({"block_id": re.compile(f"^{blocks.IMPACT_BLOCK_PREFIX}"), "action_id": "value"})
     async def impacts_changed(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        bot.tasks.spawn(show_suggestion(body["view"]), name="views.update suggestion")
+        view = body.get("view")
+        if view is None:  # the same ids in a message, not in the declare modal: nothing to show
+            return
+        bot.tasks.spawn(show_suggestion(view), name="views.update suggestion")
 
     async def show_suggestion(view: dict[str, Any]) -> None:
         values = _values(view)
-        metadata = json.loads(view.get("private_metadata") or "{}")
+        metadata = _metadata(view)
         updated = blocks.declare_modal(
             bot.policy,
             title=values.get("title", {}).get("value") or "",

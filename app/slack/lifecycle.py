@@ -95,7 +95,7 @@ def register(app: AsyncApp, bot: BotContext) -> None:
         await ack()
         value, channel, _, user = clicked(body)
         bot.tasks.spawn(
-            _open_for(body["trigger_id"], value, channel, user, status=True),
+            _open_for(str(body.get("trigger_id") or ""), value, channel, user, status=True),
             name="views.open status",
         )
 
@@ -104,7 +104,7 @@ def register(app: AsyncApp, bot: BotContext) -> None:
         await ack()
         value, channel, _, user = clicked(body)
         bot.tasks.spawn(
-            _open_for(body["trigger_id"], value, channel, user, status=False),
+            _open_for(str(body.get("trigger_id") or ""), value, channel, user, status=False),
             name="views.open resolve",
         )
 

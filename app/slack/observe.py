@@ -7,11 +7,9 @@ whatever a sender puts in a body.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qs
 
 from app import metrics
 
@@ -28,36 +26,25 @@ INTERACTION_TYPES = {
     "interactive_message",
     "dialog_submission",
 }
+# Requests from Slack itself rather than from a person.
+CONTROL_TYPES = {"url_verification", "app_rate_limited"}
 
 
 def kind_of(body: dict[str, Any]) -> str:
-    """The kind of a parsed Slack request body (as Bolt and Socket Mode hand them over)."""
+    """The kind of a parsed Slack request body (app.slack.payloads.parse_body over HTTP, the
+    envelope's payload in Socket Mode)."""
     if "command" in body:
         return "command"
+    if "ssl_check" in body:
+        return "ssl_check"
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event") or {}
         name = event.get("type") if isinstance(event, dict) else None
         return f"event:{name}" if isinstance(name, str) and _NAME.fullmatch(name) else "event"
-    if kind in INTERACTION_TYPES or kind in {"url_verification", "app_rate_limited"}:
-        return str(kind)
+    if isinstance(kind, str) and (kind in INTERACTION_TYPES or kind in CONTROL_TYPES):
+        return kind
     return "other"
-
-
-def parse_http_body(raw: bytes, content_type: str) -> dict[str, Any]:
-    """A Slack request body as a dict: JSON events, or form-encoded commands and payloads."""
-    try:
-        text = raw.decode("utf-8")
-        if content_type.startswith("application/json"):
-            body = json.loads(text)
-            return body if isinstance(body, dict) else {}
-        form = {key: values[0] for key, values in parse_qs(text).items()}
-        if "payload" in form:
-            payload = json.loads(form["payload"])
-            return payload if isinstance(payload, dict) else {}
-        return form
-    except (UnicodeDecodeError, ValueError):
-        return {}
 
 
 def record(kind: str, seconds: float, status: int | None = None) -> None:

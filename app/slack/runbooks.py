@@ -67,7 +67,7 @@ def register(app: AsyncApp, bot: BotContext) -> None:
                 bot,
                 channel_id=channel_id,
                 message_ts=message_ts,
-                block_id=action.get("block_id", ""),
+                block_id=str(action.get("block_id") or ""),
                 user_id=body["user"]["id"],
                 done=bool(action.get("selected_options")),
             ),

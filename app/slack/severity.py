@@ -48,7 +48,8 @@ def register(app: AsyncApp, bot: BotContext) -> None:
     async def change_severity_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         value, channel, _, user = clicked(body)
-        bot.tasks.spawn(_open(body["trigger_id"], value, channel, user), name="views.open sev")
+        trigger_id = str(body.get("trigger_id") or "")
+        bot.tasks.spawn(_open(trigger_id, value, channel, user), name="views.open sev")
 
     async def _open(trigger_id: str, value: str, channel: str | None, user: str) -> None:
         incident_id = as_id(value)
