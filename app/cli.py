@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.policy import Policy, PolicyError, load_policy
+from app.config.policy import Policy, PolicyError, load_policy
+from app.config.settings import ConfigError, Settings, load_settings
 from app.runbooks import Runbooks, load_runbooks
-from app.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
 log = logging.getLogger("app")
@@ -54,7 +54,7 @@ def cmd_serve(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
 
 def cmd_check(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
     """Print what the bot found, and whether Slack accepts the token."""
-    from app.services.context import make_slack_client
+    from app.context import make_slack_client
 
     print(f"incident-bot {__version__}")
     print(f"database: {_safe_url(settings.database_url)}")

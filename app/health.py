@@ -22,7 +22,7 @@ from app import __version__
 from app.store.db import ping
 
 if TYPE_CHECKING:
-    from app.services.context import BotContext
+    from app.context import BotContext
 
 DB_TIMEOUT = 2.0
 SLACK_TIMEOUT = 3.0

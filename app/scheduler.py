@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.context import BotContext
 from app.health import SchedulerHeartbeat
 from app.services import escalation, setup  # escalation registers its step handlers
-from app.services.context import BotContext
 from app.services.steps import new_worker_id
 
 log = logging.getLogger(__name__)

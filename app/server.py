@@ -16,10 +16,10 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from app.policy import Policy
+from app.config.policy import Policy
+from app.config.settings import Settings
+from app.context import BotContext
 from app.runbooks import Runbooks
-from app.services.context import BotContext
-from app.settings import Settings
 from app.slack import observe
 from app.slack.payloads import MalformedPayload, check_parsed
 from app.web import create_web_app

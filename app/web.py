@@ -22,9 +22,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import health, metrics, webhooks
+from app.context import BotContext
 from app.scheduler import StepScheduler
 from app.services import setup
-from app.services.context import BotContext
 from app.slack import observe
 from app.slack.bolt_app import build_bolt_app
 from app.slack.payloads import MalformedPayload, check_body

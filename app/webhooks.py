@@ -18,10 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from app.config.policy import ALERT_SOURCES
+from app.context import BotContext
 from app.domain.alerts import PayloadError, parse
-from app.policy import ALERT_SOURCES
 from app.services.alerts import IntakeUnavailable, receive, run_follow_ups
-from app.services.context import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import time
 from collections import Counter
 
 from app.clock import SystemClock
-from app.policy import load_policy
-from app.services.context import BotContext
-from app.settings import Settings
+from app.config.policy import load_policy
+from app.config.settings import Settings
+from app.context import BotContext
 from app.store.migrate import upgrade
 from bench.common import POLICY, SECRET, TOKEN, fake_slack, summary_ms
 from tests.conftest import serve_bot

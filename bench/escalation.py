@@ -35,12 +35,12 @@ import yaml  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from app.clock import SystemClock  # noqa: E402
-from app.policy import load_policy  # noqa: E402
+from app.config.policy import load_policy  # noqa: E402
+from app.config.settings import Settings, normalize_database_url  # noqa: E402
+from app.context import BotContext  # noqa: E402
 from app.scheduler import StepScheduler  # noqa: E402
-from app.services.context import BotContext  # noqa: E402
 from app.services.escalation import run_due_steps  # noqa: E402
 from app.services.steps import TickReport  # noqa: E402
-from app.settings import Settings, normalize_database_url  # noqa: E402
 from app.store.models import Incident, ScheduledStep  # noqa: E402
 from tests.conftest import reset_schema  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from sqlalchemy import delete, insert
 
-from app.policy import load_policy
-from app.settings import normalize_database_url
+from app.config.policy import load_policy
+from app.config.settings import normalize_database_url
 from app.store.db import make_engine
 from app.store.migrate import upgrade
 from app.store.models import Base, Incident, TimelineEntry

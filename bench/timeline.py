@@ -48,10 +48,10 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from app.policy import load_policy  # noqa: E402
-from app.services.context import BotContext  # noqa: E402
+from app.config.policy import load_policy  # noqa: E402
+from app.config.settings import Settings, normalize_database_url  # noqa: E402
+from app.context import BotContext  # noqa: E402
 from app.services.declare import DeclareRequest, declare  # noqa: E402
-from app.settings import Settings, normalize_database_url  # noqa: E402
 from app.store import incidents as store  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import TimelineEntry  # noqa: E402

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from app.settings import normalize_database_url
+from app.config.settings import normalize_database_url
 from app.store.db import make_engine
 from app.store.models import Base
 

@@ -17,9 +17,9 @@ import yaml
 from sqlalchemy import MetaData, text
 
 from app.clock import ManualClock
-from app.policy import load_policy
-from app.services.context import BotContext
-from app.settings import Settings, normalize_database_url
+from app.config.policy import load_policy
+from app.config.settings import Settings, normalize_database_url
+from app.context import BotContext
 from app.store.migrate import upgrade
 from app.store.models import Base
 from app.web import create_web_app

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.store.models import ActionItem, Incident, TimelineEntry
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender

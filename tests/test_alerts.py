@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from app.policy import load_policy
-from app.services.context import BotContext
+from app.config.policy import load_policy
+from app.context import BotContext
 from app.store.models import AlertLink, Incident, TimelineEntry
 from tests.fakeslack import FakeSlack
 from tests.running import ESCALATION_KINDS

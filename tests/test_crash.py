@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, TOKEN
 from tests.fakeslack import FakeSlack

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.store.models import Incident, TimelineEntry
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender, modal_values

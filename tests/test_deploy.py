@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.settings import Settings, load_settings
+from app.config.settings import Settings, load_settings
 from app.store.migrate import CANDIDATES, find_migrations
 from app.store.models import Base
 

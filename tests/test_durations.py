@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.durations import format_duration, format_hours_minutes, parse_duration
+from app.domain.durations import format_duration, format_hours_minutes, parse_duration
 
 
 @pytest.mark.parametrize(

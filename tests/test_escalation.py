@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, update
 
 from app.clock import ManualClock
-from app.policy import Policy
+from app.config.policy import Policy
+from app.context import BotContext
 from app.services import escalation
-from app.services.context import BotContext
 from app.services.escalation import run_due_steps
 from app.services.steps import TickReport
 from app.store import steps as step_store
@@ -700,7 +700,7 @@ async def test_the_scheduler_started_by_the_app_sends_due_pages(
 
 def test_page_messages_render_as_valid_block_kit() -> None:
     """Pages carry the Acknowledge button Slack will send back to the listener."""
-    from app.slack import escalation_blocks as eb
+    from app.ui import escalation_blocks as eb
 
     incident = Incident(public_id="INC-20261128-001", severity="P0", title="x", channel_id="C1")
     message = eb.with_ack_button("text", incident)

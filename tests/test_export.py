@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from app.clock import ManualClock
-from app.services.context import BotContext
+from app.context import BotContext
 from tests.conftest import TOKEN
 from tests.fakeslack import FakeSlack
 from tests.running import click, command, declare, items, resolve, summary

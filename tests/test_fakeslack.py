@@ -19,14 +19,14 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from app.policy import load_policy
+from app.config.policy import load_policy
 from app.runbooks import load_runbooks
 from app.services.timeline import Kind
-from app.slack import blocks as bot_blocks
-from app.slack import escalation_blocks as eb
-from app.slack import messages as bot_messages
-from app.slack import modals, timeline_view
 from app.store.models import ActionItem, Incident, TimelineEntry
+from app.ui import blocks as bot_blocks
+from app.ui import escalation_blocks as eb
+from app.ui import messages as bot_messages
+from app.ui import modals, timeline_view
 from tests.fakeslack import DEFAULT_SPEC_DIR, GENERIC_ERRORS, FakeSlack, SlackSpec
 from tests.fakeslack.registry import HANDLERS
 

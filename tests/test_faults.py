@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.clock import ManualClock
-from app.policy import load_policy
-from app.services.context import BotContext
+from app.config.policy import load_policy
+from app.context import BotContext
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
 from tests.fakeslack import FakeSlack

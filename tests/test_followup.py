@@ -8,11 +8,11 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 from app.clock import ManualClock
+from app.context import BotContext
 from app.domain import reminders
 from app.services.action_items import send_action_item_reminder
-from app.services.context import BotContext
 from app.services.review import send_review_reminder
-from app.slack import blocks
+from app.ui import blocks
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.store.models import Incident
 from tests import slack_builders as build
 from tests.fakeslack import FakeSlack

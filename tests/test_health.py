@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from app.clock import ManualClock
+from app.context import BotContext
 from app.health import SchedulerHeartbeat
-from app.services.context import BotContext
 from app.store.db import make_engine
 from tests.fakeslack import FakeSlack
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.services.declare import DeclareRequest, declare
 from app.services.incident_channels import IncidentChannels
 from app.store import incidents as store

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.context import BotContext
 from app.logs import configure, incident_context
-from app.services.context import BotContext
 from tests.conftest import SIGNING_SECRET, TOKEN
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.policy import SLACK_OPTION_LABEL_MAX, Policy, PolicyError, load_policy
+from app.config.policy import SLACK_OPTION_LABEL_MAX, Policy, PolicyError, load_policy
 
 PLAN_EXAMPLES = {
     "P0": [

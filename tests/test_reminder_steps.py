@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.clock import ManualClock
+from app.context import BotContext
 from app.domain import reminders
-from app.services.context import BotContext
 from app.services.escalation import run_due_steps
 from app.store.models import ScheduledStep, StepStatus
 from tests.fakeslack import FakeSlack

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.clock import ManualClock
-from app.services.context import BotContext
-from app.slack import blocks
+from app.context import BotContext
+from app.ui import blocks
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from app.services.context import BotContext
-from app.slack import blocks
+from app.context import BotContext
+from app.ui import blocks
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,

@@ -2,13 +2,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.config.policy import load_policy
 from app.domain.severity import (
     choose_severity,
     private_by_default,
     response_deadline,
     suggest_severity,
 )
-from app.policy import load_policy
 
 
 @pytest.fixture(scope="module")

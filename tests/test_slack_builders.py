@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from app.services.context import BotContext
+from app.context import BotContext
 from tests import slack_builders as build
 from tests import slack_events as ev
 from tests.conftest import ROOT

@@ -26,6 +26,7 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from app.context import BotContext
 from app.domain.command_text import (
     ActionItemDraft,
     parse_action_item,
@@ -33,12 +34,11 @@ from app.domain.command_text import (
     plain_text,
 )
 from app.services import setup
-from app.services.context import BotContext
 from app.services.declare import DeclareRequest, declare
-from app.slack import blocks, modals
-from app.slack.escalation_blocks import ACK_ACTION
 from app.slack.payloads import MAX_DEPTH, MalformedPayload, check_body
 from app.store.models import Incident, TimelineEntry
+from app.ui import blocks, modals
+from app.ui.escalation_blocks import ACK_ACTION
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender
 

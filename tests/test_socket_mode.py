@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from app.context import BotContext
 from app.server import ObservedSocketModeHandler, socket_mode_handler
-from app.services.context import BotContext
 from app.web import create_web_app
 from tests import slack_builders as build
 from tests.conftest import APP_TOKEN

@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import event, select
 
+from app.context import BotContext
 from app.domain.slack_ts import ts_to_datetime
 from app.services import timeline
 from app.services.capture import Capture, Outcome, Reaction, _NewEntry, fetch_message
-from app.services.context import BotContext
 from app.store.models import Incident, ProcessedEvent, TimelineEntry
 from tests import slack_events as ev
 from tests.fakeslack import FakeSlack

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from app.durations import format_hours_minutes
+from app.domain.durations import format_hours_minutes
 
 
 @dataclass(frozen=True)

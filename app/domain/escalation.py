@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.policy import EscalationLevel, Policy
+from app.config.policy import EscalationLevel, Policy
 
 __all__ = [
     "PAGE",

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from app.policy import PathError, PolicyError, load_yaml_model
+from app.config.policy import PathError, PolicyError, load_yaml_model
 
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 TITLE_MAX = 75  # a static_select option in the declare modal

@@ -7,16 +7,16 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain import reminders
 from app.domain.command_text import ActionItemDraft
 from app.services import hooks, timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.incidents import changing
 from app.services.summary import refresh_summary
-from app.slack import blocks, messages
 from app.store import action_items as store
 from app.store.models import ActionItem, Incident
+from app.ui import blocks, messages
 
 log = logging.getLogger(__name__)
 

@@ -23,14 +23,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.context import BotContext
 from app.domain.alerts import Alert
 from app.logs import incident_context
 from app.services import lifecycle, setup, timeline
-from app.services.context import BotContext
 from app.services.declare import DeclareRequest, declare_with_result
-from app.slack import blocks
 from app.store import alerts as store
 from app.store.models import AlertLink, AlertStatus, Incident
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
+from app.context import BotContext
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts, ts_to_datetime
 from app.services import timeline
-from app.services.context import BotContext
 from app.services.group_commit import GroupCommit
 from app.services.locks import KeyedLocks
 from app.store import timeline as store

@@ -9,10 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.context import BotContext
 from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
 from app.services import timeline
-from app.services.context import BotContext
 from app.services.errors import InvalidInput
 from app.store import incidents as store
 from app.store.models import Incident, Status

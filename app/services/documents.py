@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.context import BotContext
 from app.domain.documents import (
     ActionItem as ActionItemDoc,
 )
@@ -22,7 +23,6 @@ from app.domain.documents import (
     render_postmortem,
 )
 from app.services import timeline
-from app.services.context import BotContext
 from app.store import action_items
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry

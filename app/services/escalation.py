@@ -21,18 +21,18 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.config.policy import EscalationLevel, Policy
+from app.context import BotContext
 from app.domain import escalation as plan
+from app.domain.durations import format_duration
 from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
-from app.durations import format_duration
-from app.policy import EscalationLevel, Policy
 from app.services import steps, timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.steps import StepRun, is_transient, run_due_steps, slack_error, step_handler
 from app.services.summary import refresh_summary
-from app.slack import escalation_blocks as eb
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, StepStatus
+from app.ui import escalation_blocks as eb
 
 __all__ = [
     "ESCALATION_KINDS",

@@ -20,7 +20,7 @@ from app import metrics
 from app.services import escalation, reminder_steps
 
 if TYPE_CHECKING:
-    from app.services.context import BotContext
+    from app.context import BotContext
     from app.store.models import ActionItem, Incident
 
 

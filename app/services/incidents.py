@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.policy import Policy, PolicyError
-from app.services.context import BotContext
+from app.config.policy import Policy, PolicyError
+from app.context import BotContext
 from app.services.errors import UserError
 from app.store import incidents as store
 from app.store.models import Incident

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain import lifecycle, reminders
 from app.services import hooks, timeline
-from app.services.context import BotContext
 from app.services.documents import upload_postmortem
 from app.services.errors import InvalidInput, UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_announcement, refresh_summary
-from app.slack import blocks, messages
 from app.store.models import Incident
+from app.ui import blocks, messages
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.services.incidents import policy_of
 from app.store import incidents as store
 from app.store.models import Incident

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import BotContext
 from app.domain import reminders
 from app.services import action_items, review
-from app.services.context import BotContext
 from app.services.steps import StepRun, schedule, step_handler
 from app.store import steps as step_store
 from app.store.models import ActionItem, Incident

@@ -7,14 +7,14 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain import reminders
 from app.services import timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_summary
-from app.slack import messages
 from app.store.models import Incident
+from app.ui import messages
 
 log = logging.getLogger(__name__)
 

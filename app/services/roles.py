@@ -6,8 +6,8 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.services import timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing
 from app.services.summary import refresh_summary

@@ -10,13 +10,13 @@ import logging
 
 from sqlalchemy import select
 
+from app.context import BotContext
 from app.logs import incident_context
 from app.runbooks import Runbook
 from app.services import timeline
-from app.services.context import BotContext
-from app.slack import blocks
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain.naming import channel_name
 from app.logs import incident_context
 from app.services import escalation, runbooks, timeline
-from app.services.context import BotContext
-from app.slack import blocks
 from app.store import incidents as store
 from app.store.models import Incident
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.context import BotContext
 from app.services import hooks, timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_announcement, refresh_summary

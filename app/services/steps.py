@@ -29,10 +29,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config.policy import Policy
+from app.context import BotContext
 from app.domain.escalation import is_late
-from app.policy import Policy
 from app.services import timeline
-from app.services.context import BotContext
 from app.store import steps as store
 from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
 

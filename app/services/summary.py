@@ -10,11 +10,11 @@ from weakref import WeakKeyDictionary
 
 from slack_sdk.errors import SlackApiError
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.services.incidents import policy_of
-from app.slack import blocks
 from app.store import action_items
 from app.store.models import Incident
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from app.store import timeline as store
 from app.store.models import Incident, TimelineEntry
 
 if TYPE_CHECKING:
-    from app.services.context import BotContext
+    from app.context import BotContext
 
 
 class Kind:

@@ -6,12 +6,12 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.services import hooks, timeline
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.services.incidents import changing
-from app.slack import messages
 from app.store.models import Incident
+from app.ui import messages
 
 log = logging.getLogger(__name__)
 

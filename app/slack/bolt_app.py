@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.slack import (
     commands,
     declare,

@@ -12,9 +12,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 
-from app.services.context import BotContext
+from app.context import BotContext
 from app.services.errors import UserError
-from app.slack import blocks
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

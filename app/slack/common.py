@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
+from app.context import BotContext
 from app.services import incidents
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.slack.commands import CommandCall
 from app.store.models import Incident

@@ -14,16 +14,16 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.context import BotContext
 from app.domain.command_text import plain_text
 from app.domain.naming import parse_incident_id
 from app.domain.severity import suggest_severity
 from app.services import setup
-from app.services.context import BotContext
 from app.services.declare import DeclareRequest, declare
 from app.services.errors import InvalidInput, UserError
-from app.slack import blocks
 from app.slack.commands import COMMANDS, CommandCall
 from app.store import incidents as store
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

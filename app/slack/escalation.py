@@ -12,14 +12,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from app.context import BotContext
 from app.domain.naming import parse_incident_id
 from app.services import escalation
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.slack.commands import COMMANDS, CommandCall
-from app.slack.escalation_blocks import ACK_ACTION, SNOOZE_ACTION
 from app.store import incidents as store
 from app.store.models import Incident
+from app.ui.escalation_blocks import ACK_ACTION, SNOOZE_ACTION
 
 log = logging.getLogger(__name__)
 

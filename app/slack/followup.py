@@ -10,16 +10,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain.command_text import ArgumentError, parse_action_item
 from app.services import action_items, review
-from app.services.context import BotContext
 from app.services.documents import upload_postmortem
 from app.services.errors import UserError
 from app.services.summary import refresh_summary
-from app.slack import blocks, messages
-from app.slack.blocks import Message
 from app.slack.commands import COMMANDS, CommandCall
 from app.slack.common import as_id, clicked, incident_here, tell
+from app.ui import blocks, messages
+from app.ui.blocks import Message
 
 log = logging.getLogger(__name__)
 

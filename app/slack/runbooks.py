@@ -8,13 +8,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
+from app.context import BotContext
 from app.logs import incident_context
 from app.services import runbooks as service
-from app.services.context import BotContext
 from app.services.errors import UserError
-from app.slack import blocks
 from app.slack.commands import COMMANDS, CommandCall
 from app.store import incidents as store
+from app.ui import blocks
 
 log = logging.getLogger(__name__)
 

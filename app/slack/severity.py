@@ -10,14 +10,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.context import BotContext
 from app.domain.command_text import ArgumentError, parse_severity
 from app.services import incidents
 from app.services import severity as service
-from app.services.context import BotContext
 from app.services.errors import UserError
-from app.slack import blocks, modals
 from app.slack.commands import COMMANDS, CommandCall
 from app.slack.common import as_id, clicked, incident_here, open_modal, tell
+from app.ui import blocks, modals
 
 log = logging.getLogger(__name__)
 

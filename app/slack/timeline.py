@@ -18,16 +18,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 
+from app.context import BotContext
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts
 from app.services import timeline
 from app.services.capture import Capture, MessageDeleted, MessageEdited, Reaction
-from app.services.context import BotContext
 from app.services.errors import UserError
 from app.slack.commands import COMMANDS, CommandCall
-from app.slack.timeline_view import format_note_echo, timeline_message
 from app.store import incidents as store
 from app.store.models import Incident
+from app.ui.timeline_view import format_note_echo, timeline_message
 
 log = logging.getLogger(__name__)
 

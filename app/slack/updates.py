@@ -8,9 +8,9 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from app.services import listing, updates
-from app.slack import messages
 from app.slack.commands import COMMANDS, CommandCall
 from app.slack.common import incident_here
+from app.ui import messages
 
 log = logging.getLogger(__name__)
 

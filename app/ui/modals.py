@@ -17,10 +17,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from app.config.policy import Policy
 from app.domain import lifecycle
-from app.policy import Policy
-from app.slack.blocks import _clip, severity_label
 from app.store.models import Incident
+from app.ui.blocks import _clip, severity_label
 
 SEVERITY_CALLBACK = "incident_severity"
 STATUS_CALLBACK = "incident_status"

@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import (
 )
 
 from app.services.timeline import Kind
-from app.slack.blocks import Message
 from app.store.models import Incident, TimelineEntry
+from app.ui.blocks import Message
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000

@@ -25,9 +25,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from app.config.policy import Policy
+from app.domain.durations import format_duration, format_hours_minutes
 from app.domain.escalation import chain
-from app.durations import format_duration, format_hours_minutes
-from app.policy import Policy
 from app.runbooks import Runbook, Runbooks, Step
 from app.store.models import ActionItem, Incident
 

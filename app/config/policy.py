@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.durations import HINT, parse_duration
+from app.domain.durations import HINT, parse_duration
 
 __all__ = [
     "ALERT_SOURCES",

@@ -18,11 +18,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from app.config.policy import EscalationLevel, Policy
+from app.domain.durations import format_duration
 from app.domain.escalation import level_names
-from app.durations import format_duration
-from app.policy import EscalationLevel, Policy
-from app.slack.blocks import ACKNOWLEDGE_ACTION, Message
 from app.store.models import Incident
+from app.ui.blocks import ACKNOWLEDGE_ACTION, Message
 
 ACK_ACTION = ACKNOWLEDGE_ACTION  # shared with the summary's button
 SNOOZE_ACTION = "escalation_snooze"

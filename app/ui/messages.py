@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownTextObject, SectionBlock
 
 from app.domain import lifecycle
-from app.durations import format_hours_minutes
-from app.slack.blocks import (
+from app.domain.durations import format_hours_minutes
+from app.store.models import ActionItem, Incident
+from app.ui.blocks import (
     Message,
     _clip,
     done_button,
@@ -20,7 +21,6 @@ from app.slack.blocks import (
     item_line,
     review_held_button,
 )
-from app.store.models import ActionItem, Incident
 
 LIST_MAX = 40
 

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from app import metrics
 from app.clock import Clock, SystemClock
+from app.config.policy import Policy
+from app.config.settings import Settings
 from app.health import Health
-from app.policy import Policy
 from app.runbooks import Runbooks, load_runbooks
 from app.services.incident_channels import IncidentChannels
 from app.services.slack_client import InstrumentedWebClient, RateLimitObserver
 from app.services.tasks import BackgroundTasks
-from app.settings import Settings
 from app.store.db import make_engine, make_sessionmaker
 
 

@@ -1,0 +1,1 @@
+"""Block Kit screens: messages and views built from domain objects; nothing else."""
