@@ -1,0 +1,1 @@
+"""Builds the bot: the context, its step kinds, event subscribers and listeners."""
