@@ -9,9 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.config.policy import Policy, PolicyError, load_policy
+from app.config.policy_loader import load_policy
+from app.config.runbooks import load_runbooks
 from app.config.settings import ConfigError, Settings, load_settings
-from app.runbooks import Runbooks, load_runbooks
+from app.domain.policy import Policy, PolicyError
+from app.domain.runbooks import Runbooks
 
 EXIT_CONFIG = 2
 log = logging.getLogger("app")
@@ -54,7 +56,7 @@ def cmd_serve(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
 
 def cmd_check(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
     """Print what the bot found, and whether Slack accepts the token."""
-    from app.context import make_slack_client
+    from app.wiring import make_slack_client
 
     print(f"incident-bot {__version__}")
     print(f"database: {_safe_url(settings.database_url)}")
@@ -101,6 +103,7 @@ def cmd_export(settings: Settings, public_id: str, fmt: str, document: str) -> i
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from app.domain.documents import IncidentRecord
     from app.domain.naming import parse_incident_id
     from app.services.documents import record_by_public_id, record_json, render
     from app.store.db import make_engine, make_sessionmaker
@@ -112,7 +115,7 @@ def cmd_export(settings: Settings, public_id: str, fmt: str, document: str) -> i
         )
         return 1
 
-    async def read():  # type: ignore[no-untyped-def]
+    async def read() -> IncidentRecord | None:
         engine = make_engine(settings.database_url)
         try:
             return await record_by_public_id(make_sessionmaker(engine), public_id.strip())

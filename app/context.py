@@ -1,49 +1,36 @@
-"""What every service needs, built once per process and passed explicitly."""
+"""What every service needs, held once per process and passed explicitly.
+
+A plain holder: it is built (engine, Slack client, registrations) by `app.wiring.build`, and
+it imports nothing above it, so every layer from the store up may take one.
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import aiohttp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import metrics
 from app.clock import Clock, SystemClock
-from app.config.policy import Policy
 from app.config.settings import Settings
-from app.health import Health
-from app.runbooks import Runbooks, load_runbooks
-from app.services.incident_channels import IncidentChannels
-from app.services.slack_client import InstrumentedWebClient, RateLimitObserver
-from app.services.tasks import BackgroundTasks
-from app.store.db import make_engine, make_sessionmaker
+from app.domain.policy import Policy
+from app.domain.runbooks import Runbooks
+from app.runtime.health import Health
+from app.runtime.tasks import BackgroundTasks
 
 
-def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again.
+class IncidentChannelIndex(Protocol):
+    """Which Slack channels are incident channels (`app.services.incident_channels`)."""
 
-    Calls, errors and 429s are counted for /metrics.
-    """
-    client = InstrumentedWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        logger=logging.getLogger("app.slack.client"),
-    )
-    client.retry_handlers = [
-        RateLimitObserver(),  # first: it sees every attempt and never claims the retry
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=3),
-    ]
-    return client
+    async def load(self) -> None: ...
+
+    def add(self, channel_id: str, incident_id: int) -> None: ...
+
+    def known_not_incident(self, channel_id: str) -> bool: ...
+
+    async def incident_for(self, channel_id: str) -> int | None: ...
 
 
 @dataclass
@@ -51,38 +38,15 @@ class BotContext:
     settings: Settings
     policy: Policy
     engine: AsyncEngine
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     slack: AsyncWebClient
+    # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
+    incident_channels: IncidentChannelIndex
+    runbooks: Runbooks
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
-    # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
-    incident_channels: IncidentChannels = field(init=False)
-    runbooks: Runbooks = field(default_factory=load_runbooks)
     health: Health = field(default_factory=Health)
     _bot_user_id: str | None = None
-
-    def __post_init__(self) -> None:
-        self.incident_channels = IncidentChannels(self.sessions)
-
-    @classmethod
-    def create(
-        cls,
-        settings: Settings,
-        policy: Policy,
-        clock: Clock | None = None,
-        runbooks: Runbooks | None = None,
-    ) -> BotContext:
-        engine = make_engine(settings.database_url)
-        metrics.prime(policy.severity_keys, policy.escalation.keys)
-        return cls(
-            settings=settings,
-            policy=policy,
-            engine=engine,
-            sessions=make_sessionmaker(engine),
-            slack=make_slack_client(settings),
-            clock=clock or SystemClock(),
-            runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
-        )
 
     async def bot_user_id(self) -> str:
         """The bot's own user id, asked of Slack once."""

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.context import BotContext
-from app.health import SchedulerHeartbeat
-from app.services import escalation, setup  # escalation registers its step handlers
-from app.services.steps import new_worker_id
+from app.runtime.health import SchedulerHeartbeat
+from app.services import setup
+from app.services.engine import new_worker_id, run_due_steps
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class StepScheduler:
             return
         self._current = asyncio.current_task()
         try:
-            await escalation.run_due_steps(self.bot, worker=self.worker)
+            await run_due_steps(self.bot, worker=self.worker)
             loop_time = asyncio.get_running_loop().time()
             if loop_time - self._last_resume >= RESUME_SETUPS_EVERY:
                 self._last_resume = loop_time

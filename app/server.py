@@ -16,10 +16,11 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from app.config.policy import Policy
+from app import wiring
 from app.config.settings import Settings
 from app.context import BotContext
-from app.runbooks import Runbooks
+from app.domain.policy import Policy
+from app.domain.runbooks import Runbooks
 from app.slack import observe
 from app.slack.payloads import MalformedPayload, check_parsed
 from app.web import create_web_app
@@ -79,7 +80,7 @@ def socket_mode_handler(bot: BotContext, bolt: AsyncApp) -> ObservedSocketModeHa
 
 
 async def serve(settings: Settings, policy: Policy, runbooks: Runbooks | None = None) -> None:
-    bot = BotContext.create(settings, policy, runbooks=runbooks)
+    bot = wiring.build(settings, policy, runbooks=runbooks)
     web = create_web_app(bot)
     config = uvicorn.Config(
         web,

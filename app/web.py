@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -21,14 +22,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import health, metrics, webhooks
+from app import metrics, webhooks
 from app.context import BotContext
 from app.scheduler import StepScheduler
-from app.services import setup
+from app.services import health, lookup, setup
 from app.slack import observe
 from app.slack.bolt_app import build_bolt_app
 from app.slack.payloads import MalformedPayload, check_body
-from app.store.incidents import open_counts
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,34 @@ def _short(value: Any) -> str:
 
 def create_web_app(bot: BotContext) -> Starlette:
     bolt = build_bolt_app(bot)
+    scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
 
+    async def health_check(request: Request) -> Response:
+        status, body = await health.report(bot)
+        return JSONResponse(body, status_code=status)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        await _refresh_gauges(bot)
+        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+    app = Starlette(
+        routes=[
+            Route("/slack/events", slack_endpoint(bot, bolt), methods=["POST"]),
+            Route("/health", health_check, methods=["GET"]),
+            Route("/api/health", health_check, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+            Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
+        ],
+        lifespan=lambda app: _lifespan(bot, scheduler),
+    )
+    app.state.bolt = bolt
+    app.state.scheduler = scheduler
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def slack_endpoint(bot: BotContext, bolt: AsyncApp) -> Callable[[Request], Awaitable[Response]]:
+    """POST /slack/events: signature first, then the shape check, then Bolt."""
     verifier = SignatureVerifier(bot.settings.slack_signing_secret)
 
     async def slack_events(request: Request) -> Response:
@@ -150,65 +177,41 @@ def create_web_app(bot: BotContext) -> Starlette:
         observe.record(kind, time.perf_counter() - started, response.status_code)
         return response
 
-    async def health_check(request: Request) -> Response:
-        status, body = await health.report(bot)
-        return JSONResponse(body, status_code=status)
+    return slack_events
 
-    async def metrics_endpoint(request: Request) -> Response:
-        await _refresh_gauges(bot)
-        return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
-    scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await bot.open_http_session()
-        try:
-            await bot.incident_channels.load()
-        except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
-            log.exception("could not load the incident channels at start")
-        # Check the token and learn the bot's own user id now, rather than on the first
-        # declare's critical path; the health check reuses the answer.
-        token = await bot.health.slack_token.check(bot)
-        if not token["ok"]:
-            log.warning(
-                "auth.test at start-up failed (%s); will retry when needed", token.get("error")
-            )
-        scheduler.start()
-        if not scheduler.running:
-            # Without a scheduler (its first tick does it), setups a previous process left half
-            # done (killed mid-declare) are finished now.
-            bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
-        try:
-            yield
-        finally:
-            # SIGTERM: uvicorn stops accepting; the tick in progress ends, then we finish what
-            # was acked before exiting.
-            await scheduler.stop()
-            await bot.tasks.drain()
-            await bot.close_http_session()
-
-    app = Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/health", health_check, methods=["GET"]),
-            Route("/api/health", health_check, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.bolt = bolt
-    app.state.scheduler = scheduler
-    app.add_middleware(BodyLimit)
-    return app
+@contextlib.asynccontextmanager
+async def _lifespan(bot: BotContext, scheduler: StepScheduler) -> AsyncIterator[None]:
+    await bot.open_http_session()
+    try:
+        await bot.incident_channels.load()
+    except Exception:  # noqa: BLE001 - /health reports the database; the first event retries
+        log.exception("could not load the incident channels at start")
+    # Check the token and learn the bot's own user id now, rather than on the first declare's
+    # critical path; the health check reuses the answer.
+    token = await bot.health.slack_token.check(bot)
+    if not token["ok"]:
+        log.warning("auth.test at start-up failed (%s); will retry when needed", token.get("error"))
+    scheduler.start()
+    if not scheduler.running:
+        # Without a scheduler (its first tick does it), setups a previous process left half
+        # done (killed mid-declare) are finished now.
+        bot.tasks.spawn(setup.resume_interrupted(bot), name="resume interrupted setups")
+    try:
+        yield
+    finally:
+        # SIGTERM: uvicorn stops accepting; the tick in progress ends, then we finish what was
+        # acked before exiting.
+        await scheduler.stop()
+        await bot.tasks.drain()
+        await bot.close_http_session()
 
 
 async def _refresh_gauges(bot: BotContext) -> None:
     """Gauges that describe shared state are read at scrape time, not kept in memory."""
     try:
-        async with asyncio.timeout(HEALTH_DB_TIMEOUT), bot.sessions() as session:
-            counts = await open_counts(session)
+        async with asyncio.timeout(HEALTH_DB_TIMEOUT):
+            counts = await lookup.open_counts(bot)
     except Exception:  # noqa: BLE001 - /metrics still answers; the health check reports the DB
         log.warning("could not count open incidents for /metrics", exc_info=True)
     else:

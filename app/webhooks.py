@@ -18,9 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from app.config.policy import ALERT_SOURCES
 from app.context import BotContext
 from app.domain.alerts import PayloadError, parse
+from app.domain.policy import ALERT_SOURCES
 from app.services.alerts import IntakeUnavailable, receive, run_follow_ups
 
 log = logging.getLogger(__name__)

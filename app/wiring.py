@@ -1,1 +1,136 @@
-"""Builds the bot: the context, its step kinds, event subscribers and listeners."""
+"""Builds the bot: the context, its step kinds and its event subscribers.
+
+`build` is the one place a `BotContext` is made (the server, the CLI, tests and benchmarks all
+call it). What runs when is said here, explicitly, rather than by which modules happen to be
+imported: `register` gives every step kind its handler and subscribes the follow-ups of every
+event, in the order they run. Slack's listeners are registered the same way, on the Bolt app
+that `app.web` builds (`app.slack.bolt_app`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app import metrics
+from app.clock import Clock, SystemClock
+from app.config.runbooks import load_runbooks
+from app.config.settings import Settings
+from app.context import BotContext
+from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
+from app.domain.policy import Policy
+from app.domain.runbooks import Runbooks
+from app.runtime.slack_client import InstrumentedWebClient, RateLimitObserver
+from app.services import engine, escalation, events, reminder_steps
+from app.services.engine import Handler
+from app.services.escalation import handlers as escalation_steps
+from app.services.incident_channels import IncidentChannels
+from app.store.db import make_engine, make_sessionmaker
+
+# Every kind of scheduled step, and the function that sends it when it falls due.
+STEP_KINDS: dict[str, Handler] = {
+    PAGE: escalation_steps.send_page,
+    TARGET_WARNING: escalation_steps.warn_target_missed,
+    UPDATE_REMINDER: escalation_steps.remind_update,
+    reminder_steps.REVIEW: reminder_steps.send_review_reminder,
+    reminder_steps.ACTION_ITEM: reminder_steps.send_action_item_reminder,
+}
+
+
+# The follow-ups of each event, in the order they run (see `register`).
+
+
+async def _restart_update_reminders(ctx: BotContext, event: events.StatusUpdated) -> None:
+    await escalation.on_status_update(ctx, event.incident)
+
+
+async def _replan_for_severity(ctx: BotContext, event: events.SeverityChanged) -> None:
+    await escalation.on_severity_changed(ctx, event.incident, event.old, event.new)
+
+
+async def _stop_escalation(ctx: BotContext, event: events.Resolved) -> None:
+    await escalation.on_resolved(ctx, event.incident)
+
+
+async def _plan_review_reminder(ctx: BotContext, event: events.Resolved) -> None:
+    await reminder_steps.schedule_first_review(ctx, event.incident)
+
+
+async def _cancel_review_reminders(ctx: BotContext, event: events.Reopened) -> None:
+    await reminder_steps.cancel_reviews(ctx, event.incident)
+
+
+async def _resume_update_reminders(ctx: BotContext, event: events.Reopened) -> None:
+    await escalation.on_status_update(ctx, event.incident)
+
+
+async def _plan_action_item_reminder(ctx: BotContext, event: events.ActionItemAdded) -> None:
+    await reminder_steps.schedule_first_action_item(ctx, event.item)
+
+
+def register() -> None:
+    """Step kinds and event subscribers; calling it again (one more context) changes nothing."""
+    for kind, handler in STEP_KINDS.items():
+        engine.register_kind(kind, handler)
+    # A status update or change: the update reminder starts over.
+    events.subscribe(events.StatusUpdated, _restart_update_reminders)
+    # A new severity: the chain is extended or trimmed, the cadence follows.
+    events.subscribe(events.SeverityChanged, _replan_for_severity)
+    # Resolved: pages and update reminders stop; the review is asked for.
+    events.subscribe(events.Resolved, _stop_escalation)
+    events.subscribe(events.Resolved, _plan_review_reminder)
+    # Reopened: no review yet; update reminders resume.
+    events.subscribe(events.Reopened, _cancel_review_reminders)
+    events.subscribe(events.Reopened, _resume_update_reminders)
+    # An action item with a due date: its owner is reminded once it is overdue.
+    events.subscribe(events.ActionItemAdded, _plan_action_item_reminder)
+
+
+def make_slack_client(settings: Settings) -> AsyncWebClient:
+    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again.
+
+    Calls, errors and 429s are counted for /metrics.
+    """
+    client = InstrumentedWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=logging.getLogger("app.slack.client"),
+    )
+    client.retry_handlers = [
+        RateLimitObserver(),  # first: it sees every attempt and never claims the retry
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+    ]
+    return client
+
+
+def build(
+    settings: Settings,
+    policy: Policy,
+    clock: Clock | None = None,
+    runbooks: Runbooks | None = None,
+) -> BotContext:
+    """The bot's context: database engine, Slack client, runbooks; kinds and subscribers
+    registered. Nothing connects yet (no event loop is needed)."""
+    register()
+    engine_ = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine_)
+    metrics.prime(policy.severity_keys, policy.escalation.keys)
+    return BotContext(
+        settings=settings,
+        policy=policy,
+        engine=engine_,
+        sessions=sessions,
+        slack=make_slack_client(settings),
+        incident_channels=IncidentChannels(sessions),
+        runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
+        clock=clock or SystemClock(),
+    )

@@ -16,10 +16,10 @@ import tempfile
 import time
 from collections import Counter
 
+from app import wiring
 from app.clock import SystemClock
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.config.settings import Settings
-from app.context import BotContext
 from app.store.migrate import upgrade
 from bench.common import POLICY, SECRET, TOKEN, fake_slack, summary_ms
 from tests.conftest import serve_bot
@@ -46,7 +46,7 @@ async def main(runs: int, latency: float) -> None:
             slack_api_url=fake.base_url,
             database_url=db,
         )
-        bot = BotContext.create(settings, load_policy(POLICY), SystemClock())
+        bot = wiring.build(settings, load_policy(POLICY), SystemClock())
         async with serve_bot(bot) as url:
             slack = SlackSender(url, SECRET, fake)
             durations, per_run_rounds, methods = [], [], Counter()

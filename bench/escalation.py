@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from app import wiring  # noqa: E402
 from app.clock import SystemClock  # noqa: E402
-from app.config.policy import load_policy  # noqa: E402
+from app.config.policy_loader import load_policy  # noqa: E402
 from app.config.settings import Settings, normalize_database_url  # noqa: E402
 from app.context import BotContext  # noqa: E402
 from app.scheduler import StepScheduler  # noqa: E402
-from app.services.escalation import run_due_steps  # noqa: E402
-from app.services.steps import TickReport  # noqa: E402
+from app.services.engine import TickReport, run_due_steps  # noqa: E402
 from app.store.models import Incident, ScheduledStep  # noqa: E402
 from tests.conftest import reset_schema  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
@@ -239,7 +239,7 @@ async def main() -> int:
         escalation_tick_seconds=args.tick,
     )
     policy = load_policy(POLICY)
-    bots = [BotContext.create(settings, policy, SystemClock()) for _ in range(args.workers)]
+    bots = [wiring.build(settings, policy, SystemClock()) for _ in range(args.workers)]
     for bot in bots:
         await bot.open_http_session()  # as the web app's lifespan does
     try:

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from sqlalchemy import delete, insert
 
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.config.settings import normalize_database_url
 from app.store.db import make_engine
 from app.store.migrate import upgrade

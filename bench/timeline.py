@@ -48,9 +48,9 @@ import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from app.config.policy import load_policy  # noqa: E402
+from app import wiring  # noqa: E402
+from app.config.policy_loader import load_policy  # noqa: E402
 from app.config.settings import Settings, normalize_database_url  # noqa: E402
-from app.context import BotContext  # noqa: E402
 from app.services.declare import DeclareRequest, declare  # noqa: E402
 from app.store import incidents as store  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
@@ -119,7 +119,7 @@ async def seed(database_url: str, fake: FakeSlack, events: int) -> tuple[str, li
         slack_api_url=fake.base_url,
         database_url=database_url,
     )
-    bot = BotContext.create(settings, load_policy(None))
+    bot = wiring.build(settings, load_policy(None))
     try:
         incident = await declare(
             bot, DeclareRequest(title="Benchmark", reporter_id="ULEAD", severity="P2")

@@ -16,8 +16,9 @@ import uvicorn
 import yaml
 from sqlalchemy import MetaData, text
 
+from app import wiring
 from app.clock import ManualClock
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.config.settings import Settings, normalize_database_url
 from app.context import BotContext
 from app.store.migrate import upgrade
@@ -132,7 +133,7 @@ async def bot(
     policy_marker = request.node.get_closest_marker("policy")
     settings = make_settings(fake_slack, database_url, **overrides)
     policy = load_policy(policy_marker.args[0] if policy_marker else None)
-    ctx = BotContext.create(settings, policy, clock)
+    ctx = wiring.build(settings, policy, clock)
     await clean(ctx)
     yield ctx
     await ctx.tasks.drain()

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.context import BotContext
 from app.store.models import AlertLink, Incident, TimelineEntry
 from tests.fakeslack import FakeSlack

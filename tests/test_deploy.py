@@ -123,7 +123,7 @@ def test_the_wheel_ships_migrations_and_runbooks() -> None:
     assert '"app._migrations": "migrations"' in setup
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"app._migrations" = ["*.mako", "versions/*.py"]' in pyproject
-    assert '"app.runbooks" = ["*.yml"]' in pyproject
+    assert '"app.config.runbooks" = ["*.yml"]' in pyproject
 
 
 async def test_migrations_build_exactly_the_models(database_url: str) -> None:

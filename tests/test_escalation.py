@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app import wiring
 from app.clock import ManualClock
-from app.config.policy import Policy
 from app.context import BotContext
+from app.domain.policy import Policy
 from app.services import escalation
-from app.services.escalation import run_due_steps
-from app.services.steps import TickReport
+from app.services.engine import TickReport, run_due_steps
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, TimelineEntry
 from tests.conftest import ROOT
@@ -521,7 +521,7 @@ async def test_retry_setup_does_not_page_twice(
 
 def restarted(bot: BotContext, clock: ManualClock) -> BotContext:
     """A new process over the same database and Slack: nothing carried over in memory."""
-    return BotContext.create(bot.settings, bot.policy, clock)
+    return wiring.build(bot.settings, bot.policy, clock)
 
 
 async def test_restart_mid_chain_sends_what_fell_due_once_and_late(
@@ -625,7 +625,7 @@ async def test_a_deactivated_target_does_not_block_the_others(
 async def declare_quietly(bot: BotContext, fake: FakeSlack, count: int, severity: str) -> list:
     """Incidents with channels and planned escalations, nothing sent yet (for the workers)."""
     from app.domain import escalation as plan
-    from app.services import steps
+    from app.services import engine
     from app.services.declare import DeclareRequest, declare
 
     made = []
@@ -641,7 +641,7 @@ async def declare_quietly(bot: BotContext, fake: FakeSlack, count: int, severity
             incident.channel_id = channel
             policy = Policy.from_snapshot(incident.policy_snapshot)
             for step in plan.initial_plan(policy, severity, incident.started_at):
-                await steps.schedule(
+                await engine.schedule(
                     session,
                     incident,
                     step.kind,
@@ -700,7 +700,7 @@ async def test_the_scheduler_started_by_the_app_sends_due_pages(
 
 def test_page_messages_render_as_valid_block_kit() -> None:
     """Pages carry the Acknowledge button Slack will send back to the listener."""
-    from app.ui import escalation_blocks as eb
+    from app.ui import escalation as eb
 
     incident = Incident(public_id="INC-20261128-001", severity="P0", title="x", channel_id="C1")
     message = eb.with_ack_button("text", incident)

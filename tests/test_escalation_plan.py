@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.config.policy import Policy, PolicyError, load_policy
+from app.config.policy_loader import load_policy
 from app.config.settings import ConfigError, load_settings
 from app.domain import escalation as plan
+from app.domain.policy import Policy, PolicyError
 
 START = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

@@ -19,14 +19,17 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from app.config.policy import load_policy
-from app.runbooks import load_runbooks
+from app.config.policy_loader import load_policy
+from app.config.runbooks import load_runbooks
 from app.services.timeline import Kind
 from app.store.models import ActionItem, Incident, TimelineEntry
-from app.ui import blocks as bot_blocks
-from app.ui import escalation_blocks as eb
+from app.ui import escalation as eb
 from app.ui import messages as bot_messages
-from app.ui import modals, timeline_view
+from app.ui import modals
+from app.ui import timeline as timeline_view
+from app.ui.declare import declare_modal
+from app.ui.runbooks import runbook_checklist
+from app.ui.summary import announcement, summary_message
 from tests.fakeslack import DEFAULT_SPEC_DIR, GENERIC_ERRORS, FakeSlack, SlackSpec
 from tests.fakeslack.registry import HANDLERS
 
@@ -1324,9 +1327,9 @@ async def test_messages_and_views_the_bot_posts_are_accepted(
     runbooks = load_runbooks()
     later = DECLARED_AT + timedelta(hours=1)
     posted = [
-        bot_blocks.summary_message(incident, policy, PARIS, items),
-        bot_blocks.announcement(incident, policy),
-        bot_blocks.runbook_checklist(next(iter(runbooks)), {0: "ULEAD"}),
+        summary_message(incident, policy, PARIS, items),
+        announcement(incident, policy),
+        runbook_checklist(next(iter(runbooks)), {0: "ULEAD"}),
         eb.with_ack_button("p" * 5000, incident),
         eb.update_reminder(incident, policy, since=DECLARED_AT, since_update=False, now=later),
         bot_messages.review_reminder(incident, now=later, due=later + timedelta(days=2), tz=PARIS),
@@ -1336,7 +1339,7 @@ async def test_messages_and_views_the_bot_posts_are_accepted(
     for message in posted:
         await client.chat_postMessage(channel=room, text=message.text, blocks=message.blocks)
     shown = [
-        bot_blocks.declare_modal(
+        declare_modal(
             policy,
             title="T" * 5000,
             origin_channel=room,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app import wiring
 from app.clock import ManualClock
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.context import BotContext
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
@@ -21,7 +22,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
     tmp_path: Path, database_url: str, fake_slack: FakeSlack, clock: ManualClock
 ) -> None:
     async with DatabaseOutage(database_url, tmp_path) as outage:
-        bot = BotContext.create(make_settings(fake_slack, outage.url), load_policy(None), clock)
+        bot = wiring.build(make_settings(fake_slack, outage.url), load_policy(None), clock)
         await clean(bot)
         try:
             async with serve_bot(bot) as url:

@@ -12,7 +12,7 @@ from app.context import BotContext
 from app.domain import reminders
 from app.services.action_items import send_action_item_reminder
 from app.services.review import send_review_reminder
-from app.ui import blocks
+from app.ui.followup import ACTION_ITEM_DONE_ACTION, REVIEW_HELD_ACTION
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
@@ -59,7 +59,7 @@ async def test_action_item_is_added_shown_on_the_summary_and_its_owner_told(
     rendered = summary_text(fake_slack, incident)
     assert "*Action items*: 1 open, 0 done" in rendered
     assert "1. Alert on webhook failures · <@UOTHER> · due 2026-12-05" in rendered
-    assert buttons(summary(fake_slack, incident))[blocks.ACTION_ITEM_DONE_ACTION] == str(item.id)
+    assert buttons(summary(fake_slack, incident))[ACTION_ITEM_DONE_ACTION] == str(item.id)
     [dm] = posts_to(fake_slack, "UOTHER")
     assert "gave you an action item" in dm["text"] and "Alert on webhook failures" in dm["text"]
 
@@ -155,7 +155,7 @@ async def test_review_reminders_follow_the_schedule_until_the_review_is_held(
     reminder = fake_slack.messages[incident.channel_id][-1]
     assert "<@ULEAD>" in reminder["text"] and "is due by 2026-11-30 09:00 UTC" in reminder["text"]
     assert "24 hours 0 minutes from now" in reminder["text"]
-    assert buttons(reminder) == {blocks.REVIEW_HELD_ACTION: str(incident.id)}
+    assert buttons(reminder) == {REVIEW_HELD_ACTION: str(incident.id)}
 
     # Then at the deadline, then daily, while nobody marks it held.
     clock.set(reminders.next_review_reminder_at(resolved_at, window, clock.now()))
@@ -245,7 +245,7 @@ async def test_overdue_action_item_is_reminded_to_its_owner_until_done(
     assert "was due 2026-12-01 and is not done" in reminder["text"]
     dm_channel = fake_slack.state.ims["UOTHER"]
     reminder_message = fake_slack.messages[dm_channel][-1]
-    assert buttons(reminder_message) == {blocks.ACTION_ITEM_DONE_ACTION: str(item.id)}
+    assert buttons(reminder_message) == {ACTION_ITEM_DONE_ACTION: str(item.id)}
 
     # The owner presses Done on the reminder itself.
     await click(slack, bot, reminder_message, "Done", user="UOTHER")
@@ -271,4 +271,4 @@ async def test_an_overdue_item_nobody_owns_is_reminded_in_the_incident_channel(
     assert await send_action_item_reminder(bot, item.id) is True
     reminder = fake_slack.messages[incident.channel_id][-1]
     assert "Nobody owns this item" in reminder["text"] and "Rotate keys" in reminder["text"]
-    assert buttons(reminder) == {blocks.ACTION_ITEM_DONE_ACTION: str(item.id)}
+    assert buttons(reminder) == {ACTION_ITEM_DONE_ACTION: str(item.id)}

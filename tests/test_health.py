@@ -9,7 +9,7 @@ import pytest
 
 from app.clock import ManualClock
 from app.context import BotContext
-from app.health import SchedulerHeartbeat
+from app.runtime.health import SchedulerHeartbeat
 from app.store.db import make_engine
 from tests.fakeslack import FakeSlack
 

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import metrics
 from app.clock import ManualClock
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.context import BotContext
-from app.health import SchedulerHeartbeat
+from app.runtime.health import SchedulerHeartbeat
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit

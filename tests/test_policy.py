@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config.policy import SLACK_OPTION_LABEL_MAX, Policy, PolicyError, load_policy
+from app.config.policy_loader import load_policy
+from app.domain.policy import SLACK_OPTION_LABEL_MAX, Policy, PolicyError
 
 PLAN_EXAMPLES = {
     "P0": [

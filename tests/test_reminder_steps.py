@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.clock import ManualClock
 from app.context import BotContext
 from app.domain import reminders
-from app.services.escalation import run_due_steps
+from app.services.engine import run_due_steps
 from app.store.models import ScheduledStep, StepStatus
 from tests.fakeslack import FakeSlack
 from tests.running import click, command, declare, resolve

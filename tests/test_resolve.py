@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from app.clock import ManualClock
 from app.context import BotContext
-from app.ui import blocks
+from app.domain.formatting import duration_text
+from app.ui.followup import REVIEW_HELD_ACTION
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
@@ -84,7 +85,7 @@ async def test_resolving_saves_the_fields_duration_and_updates_summary_and_annou
     rendered = summary_text(fake_slack, incident)
     assert "*Status*\\nResolved" in rendered and "*Duration*\\n2 hours 5 minutes" in rendered
     assert "*Post-incident review*\\nDue by 2026-11-30 11:05 UTC" in rendered
-    assert set(buttons(summary(fake_slack, incident))) == {blocks.REVIEW_HELD_ACTION}
+    assert set(buttons(summary(fake_slack, incident))) == {REVIEW_HELD_ACTION}
     assert "| Resolved |" in fake_slack.channels[incident.channel_id].topic
     [announcement] = fake_slack.messages[announce]
     assert announcement["ts"] == incident.announcement_ts and "edited" in announcement
@@ -193,7 +194,7 @@ async def test_resolving_after_a_reopen_prefills_the_form_and_measures_to_the_ne
     await slack.submit(view, resolve_values(resolution="Reverted again"))
     await bot.tasks.drain()
     incident = await reload(bot, incident)
-    assert blocks.duration_text(incident) == "1 hour 20 minutes"
+    assert duration_text(incident) == "1 hour 20 minutes"
     assert (await kinds(bot, incident)).count("resolved") == 2
     assert len(fake_slack.files) == 2
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.config.runbooks import load_runbooks
 from app.config.settings import ConfigError, load_settings
 from app.context import BotContext
-from app.runbooks import RunbookError, load_runbooks
+from app.domain.runbooks import RunbookError
 from app.store.models import Incident, TimelineEntry
 from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
@@ -306,7 +307,7 @@ async def test_runbook_command_lists_posts_and_explains(
 
 def test_alert_rules_naming_a_missing_runbook_are_reported(tmp_path: Path) -> None:
     from app.cli import runbook_warnings
-    from app.config.policy import load_policy
+    from app.config.policy_loader import load_policy
 
     policy = load_policy()
     assert runbook_warnings(policy, load_runbooks()) == []

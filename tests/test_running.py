@@ -10,7 +10,12 @@ import json
 import pytest
 
 from app.context import BotContext
-from app.ui import blocks
+from app.ui.summary import (
+    ACKNOWLEDGE_ACTION,
+    CHANGE_SEVERITY_ACTION,
+    CHANGE_STATUS_ACTION,
+    RESOLVE_ACTION,
+)
 from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
@@ -316,7 +321,7 @@ async def test_reopen_moves_a_resolved_incident_back_to_investigating(
     assert (entry.kind, entry.text) == ("reopened", "Reopened: errors are back")
     rendered = summary_text(fake_slack, incident)
     assert "*Status*\\nInvestigating" in rendered and "*Duration*" not in rendered
-    assert blocks.RESOLVE_ACTION in buttons(summary(fake_slack, incident))
+    assert RESOLVE_ACTION in buttons(summary(fake_slack, incident))
 
 
 async def test_reopening_an_open_incident_is_refused(
@@ -337,10 +342,10 @@ async def test_summary_buttons_change_severity_through_a_modal(
     incident = await declare(slack, fake_slack, bot)
     pinned = summary(fake_slack, incident)
     assert set(buttons(pinned)) == {
-        blocks.ACKNOWLEDGE_ACTION,
-        blocks.CHANGE_SEVERITY_ACTION,
-        blocks.CHANGE_STATUS_ACTION,
-        blocks.RESOLVE_ACTION,
+        ACKNOWLEDGE_ACTION,
+        CHANGE_SEVERITY_ACTION,
+        CHANGE_STATUS_ACTION,
+        RESOLVE_ACTION,
     }
     await click(slack, bot, pinned, "Change severity")
     view = last_view(fake_slack)
@@ -396,7 +401,7 @@ async def test_resolve_button_opens_the_form_and_a_resolved_incident_says_so(
     assert last_view(fake_slack)["callback_id"] == "incident_resolve"
 
     await resolve(slack, fake_slack, bot, incident)
-    assert blocks.RESOLVE_ACTION not in buttons(summary(fake_slack, incident))
+    assert RESOLVE_ACTION not in buttons(summary(fake_slack, incident))
     opened = len(fake_slack.calls_to("views.open"))
     await click(slack, bot, stale, "Resolve")  # on a screen that still shows the button
     assert len(fake_slack.calls_to("views.open")) == opened

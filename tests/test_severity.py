@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.config.policy import load_policy
+from app.config.policy_loader import load_policy
 from app.domain.severity import (
     choose_severity,
     private_by_default,

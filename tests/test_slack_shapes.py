@@ -37,8 +37,10 @@ from app.services import setup
 from app.services.declare import DeclareRequest, declare
 from app.slack.payloads import MAX_DEPTH, MalformedPayload, check_body
 from app.store.models import Incident, TimelineEntry
-from app.ui import blocks, modals
-from app.ui.escalation_blocks import ACK_ACTION
+from app.ui import modals
+from app.ui.declare import DECLARE_CALLBACK, declare_modal
+from app.ui.escalation import ACK_ACTION
+from app.ui.summary import summary_buttons
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender
 
@@ -538,7 +540,7 @@ async def test_ssl_check_is_answered_200_with_an_empty_body(
 
 
 @pytest.mark.parametrize(
-    "callback_id", [blocks.DECLARE_CALLBACK, modals.RESOLVE_CALLBACK, "a_modal_of_old"]
+    "callback_id", [DECLARE_CALLBACK, modals.RESOLVE_CALLBACK, "a_modal_of_old"]
 )
 async def test_view_closed_of_any_modal_is_acknowledged_and_changes_nothing(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, callback_id: str
@@ -632,9 +634,7 @@ async def summary_message(bot: BotContext, incident: Incident) -> dict[str, Any]
 async def test_a_click_on_acknowledge_in_the_published_shape_acknowledges_the_incident(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
 ) -> None:
-    [ack_button] = [
-        b.to_dict() for b in blocks.summary_buttons(incident) if b.action_id == ACK_ACTION
-    ]
+    [ack_button] = [b.to_dict() for b in summary_buttons(incident) if b.action_id == ACK_ACTION]
     assert ack_button["text"]["type"] == "plain_text"  # what issue #10 was refused for
     body, content_type = published(
         "block_actions_message",
@@ -671,7 +671,7 @@ async def test_an_impact_ticked_in_the_declare_modal_in_the_published_shape_upda
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     opened = await bot.slack.views_open(
-        trigger_id=fake_slack.new_trigger_id(), view=blocks.declare_modal(bot.policy)
+        trigger_id=fake_slack.new_trigger_id(), view=declare_modal(bot.policy)
     )
     view = dict(opened["view"])
     impacts = next(b for b in view["blocks"] if b.get("block_id", "").startswith("impacts_"))

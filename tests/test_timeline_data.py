@@ -10,7 +10,7 @@ import pytest
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts, ts_to_datetime
 from app.store.models import TimelineEntry
-from app.ui.timeline_view import PER_PAGE, clip_mrkdwn, entry_line, paginate
+from app.ui.timeline import PER_PAGE, clip_mrkdwn, entry_line, paginate
 
 
 def test_slack_ts_becomes_an_aware_utc_instant_to_the_microsecond() -> None:

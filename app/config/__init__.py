@@ -1,1 +1,1 @@
-"""Configuration: settings from the environment and the policy file."""
+"""Configuration: settings from the environment; reading the policy file and runbook files."""

@@ -208,7 +208,7 @@ def parse_sentry(payload: Any, headers: Mapping[str, str]) -> list[Alert]:
         issue_id = _text(event.get("issue_id"))
         fingerprint = f"issue:{issue_id}" if issue_id else ""
         title = _text(event.get("title")) or _text(event.get("message"))
-        url = _text(event.get("web_url")) or _text(event.get("url"))
+        url: str | None = _text(event.get("web_url")) or _text(event.get("url"))
         labels |= {
             "level": _text(event.get("level")),
             "project": _text(event.get("project")),
@@ -221,7 +221,8 @@ def parse_sentry(payload: Any, headers: Mapping[str, str]) -> list[Alert]:
         alert = data.get("metric_alert")
         if not isinstance(alert, dict):
             raise PayloadError("data.metric_alert must be an object")
-        rule = alert.get("alert_rule") if isinstance(alert.get("alert_rule"), dict) else {}
+        raw_rule = alert.get("alert_rule")
+        rule: dict[str, Any] = raw_rule if isinstance(raw_rule, dict) else {}
         # The Sentry incident's id: its critical, warning and resolved webhooks share it.
         alert_id = _text(alert.get("id")) or _text(rule.get("id"))
         fingerprint = f"metric_alert:{alert_id}" if alert_id else ""
@@ -242,7 +243,8 @@ def parse_sentry(payload: Any, headers: Mapping[str, str]) -> list[Alert]:
         fingerprint = f"issue:{issue_id}" if issue_id else ""
         title = _text(issue.get("title"))
         url = _text(issue.get("web_url")) or _text(issue.get("permalink"))
-        project = issue.get("project") if isinstance(issue.get("project"), dict) else {}
+        raw_project = issue.get("project")
+        project: dict[str, Any] = raw_project if isinstance(raw_project, dict) else {}
         labels |= {"level": _text(issue.get("level")), "project": _text(project.get("slug"))}
         description = _text(issue.get("culprit"))
         where = "data.issue.id"

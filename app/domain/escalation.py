@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.config.policy import EscalationLevel, Policy
+from app.domain.policy import EscalationLevel, Policy
 
 __all__ = [
     "PAGE",
@@ -32,6 +32,7 @@ __all__ = [
     "update_reminder_due",
     "level_names",
     "LATE_AFTER",
+    "SNOOZE_CHOICES",
 ]
 
 PAGE = "page"
@@ -41,6 +42,9 @@ UPDATE_REMINDER = "update_reminder"
 # A step sent more than this after its due time is flagged late (the bot was down, or Slack
 # kept failing): the message says so, and the row keeps the flag.
 LATE_AFTER = timedelta(minutes=1)
+
+# How long an update reminder may be snoozed: its buttons offer these, and nothing else is taken.
+SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(hours=1))
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,20 @@ __all__ = [
     "ORDER",
     "RESOLVED",
     "Decision",
+    "Status",
     "check_move",
     "check_reopen",
     "label",
     "parse_status",
 ]
+
+
+class Status:
+    """The statuses by name (``Status.RESOLVED``), as the store and the services spell them."""
+
+    INVESTIGATING = INVESTIGATING
+    MITIGATING = MITIGATING
+    RESOLVED = RESOLVED
 
 
 @dataclass(frozen=True)

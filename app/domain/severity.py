@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from app.config.policy import Impact, Policy
+from app.domain.policy import Impact, Policy
 
 __all__ = ["choose_severity", "private_by_default", "response_deadline", "suggest_severity"]
 

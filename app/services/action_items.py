@@ -10,13 +10,15 @@ from slack_sdk.errors import SlackApiError
 from app.context import BotContext
 from app.domain import reminders
 from app.domain.command_text import ActionItemDraft
-from app.services import hooks, timeline
+from app.domain.formatting import item_line
+from app.domain.timeline import Kind
+from app.services import events
 from app.services.errors import UserError
-from app.services.incidents import changing
+from app.services.incidents import Change, changing
 from app.services.summary import refresh_summary
 from app.store import action_items as store
 from app.store.models import ActionItem, Incident
-from app.ui import blocks, messages
+from app.ui import messages
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +42,21 @@ async def add(
         change.session.add(item)
         await change.session.flush()
         number = len(await store.for_incident(change.session, change.incident.id))
-        timeline.record(
-            change.session,
-            change.incident,
-            timeline.Kind.ACTION_ITEM,
-            now=change.now,
-            actor_id=actor_id,
-            text=f"Action item {number} added: {blocks.item_line(item)}",
-            data={"event": "added", "item": item.id},
-        )
+        _record(change, item, "added", f"Action item {number} added: {item_line(item)}", actor_id)
     return change.incident, item, number
+
+
+def _record(change: Change, item: ActionItem, event: str, text: str, actor_id: str) -> None:
+    change.record(
+        Kind.ACTION_ITEM, actor_id=actor_id, text=text, data={"event": event, "item": item.id}
+    )
 
 
 async def added_published(
     bot: BotContext, incident: Incident, item: ActionItem, actor_id: str
 ) -> None:
-    """Show it on the summary, tell its owner, and plan the overdue reminder."""
+    """Show it on the summary, tell its owner, then publish it (the overdue reminder is planned
+    by a subscriber)."""
     await refresh_summary(bot, incident)
     if item.owner_id and item.owner_id != actor_id:
         message = messages.action_item_assigned(item, incident, actor_id)
@@ -65,9 +66,7 @@ async def added_published(
             )
         except SlackApiError as exc:
             log.warning("owner of action item %s not told: %s", item.id, exc.response.get("error"))
-    if item.due_on is not None:
-        due_at = reminders.first_action_item_reminder_at(item.due_on, bot.settings.tz)
-        await hooks.schedule_action_item_reminder(bot, item, due_at)
+    await events.publish(bot, events.ActionItemAdded(item))
 
 
 async def mark_done(
@@ -87,15 +86,7 @@ async def mark_done(
         item.done = True
         item.done_at = change.now
         item.done_by = actor_id
-        timeline.record(
-            change.session,
-            change.incident,
-            timeline.Kind.ACTION_ITEM,
-            now=change.now,
-            actor_id=actor_id,
-            text=f"Action item done: {item.text}",
-            data={"event": "done", "item": item.id},
-        )
+        _record(change, item, "done", f"Action item done: {item.text}", actor_id)
     return change.incident, item, True
 
 

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -25,12 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.context import BotContext
 from app.domain.alerts import Alert
+from app.domain.timeline import Kind
 from app.logs import incident_context
 from app.services import lifecycle, setup, timeline
 from app.services.declare import DeclareRequest, declare_with_result
 from app.store import alerts as store
 from app.store.models import AlertLink, AlertStatus, Incident
-from app.ui import blocks
+from app.ui import common
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,13 @@ def _entry_data(alert: Alert) -> dict[str, Any]:
     }
 
 
+def _record(
+    session: AsyncSession, incident: Incident, alert: Alert, text: str, now: datetime
+) -> None:
+    """The alert's timeline entry, in the caller's transaction."""
+    timeline.record(session, incident, Kind.ALERT, now=now, text=text, data=_entry_data(alert))
+
+
 def _link(alert: Alert, incident_id: int, now: Any) -> AlertLink:
     return AlertLink(
         source=alert.source,
@@ -137,9 +146,7 @@ async def _firing(ctx: BotContext, alert: Alert) -> tuple[Outcome, FollowUp | No
                 link.received += 1
                 link.last_seen_at = now
                 text = f"Alert firing again: {alert.title}"
-            timeline.record(
-                session, incident, timeline.Kind.ALERT, now=now, text=text, data=_entry_data(alert)
-            )
+            _record(session, incident, alert, text, now)
         else:
             incident = None
             seen = await store.times_declared(session, alert.source, alert.fingerprint)
@@ -180,13 +187,8 @@ async def _declare(ctx: BotContext, alert: Alert, seen: int) -> tuple[Outcome, F
 
     async def attach(session: AsyncSession, incident: Incident) -> None:
         session.add(_link(alert, incident.id, now))
-        timeline.record(
-            session,
-            incident,
-            timeline.Kind.ALERT,
-            now=now,
-            text=f"Declared from a {alert.source} alert: {alert.title}",
-            data=_entry_data(alert),
+        _record(
+            session, incident, alert, f"Declared from a {alert.source} alert: {alert.title}", now
         )
 
     result = await declare_with_result(ctx, request, on_saved=attach)
@@ -224,14 +226,7 @@ async def _resolved(ctx: BotContext, alert: Alert) -> tuple[Outcome, FollowUp | 
         link.status = AlertStatus.RESOLVED
         link.received += 1
         link.last_seen_at = now
-        timeline.record(
-            session,
-            incident,
-            timeline.Kind.ALERT,
-            now=now,
-            text=f"Alert resolved: {alert.title}",
-            data=_entry_data(alert),
-        )
+        _record(session, incident, alert, f"Alert resolved: {alert.title}", now)
         if ctx.policy.alerts.resolve:
             links = await store.links_of(session, incident.id)
             all_clear = all(other.status == AlertStatus.RESOLVED for other in links)
@@ -279,7 +274,7 @@ def _post(ctx: BotContext, incident: Incident, text: str, alert: Alert) -> Follo
         with incident_context(current.public_id):
             message = text + (f"\n<{alert.url}|Open in {alert.source}>" if alert.url else "")
             await ctx.slack.chat_postMessage(
-                channel=current.channel_id, text=message, blocks=blocks.plain(message)
+                channel=current.channel_id, text=message, blocks=common.plain(message)
             )
 
     return post

@@ -25,9 +25,11 @@ from sqlalchemy.orm import load_only
 from app.context import BotContext
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts, ts_to_datetime
+from app.domain.timeline import Kind
 from app.services import timeline
 from app.services.group_commit import GroupCommit
 from app.services.locks import KeyedLocks
+from app.services.slack_messages import FetchedMessage, MessageGone, fetch_message
 from app.store import timeline as store
 from app.store.models import Incident, TimelineEntry
 
@@ -86,18 +88,6 @@ class MessageDeleted:
     deleted_ts: str | None
 
 
-@dataclass(frozen=True)
-class FetchedMessage:
-    ts: str
-    user: str | None
-    text: str
-    files: tuple[str, ...]
-    permalink: str
-    thread_ts: str | None
-    bot_id: str | None = None
-    username: str | None = None
-
-
 class _Vanished(Exception):
     pass
 
@@ -121,59 +111,6 @@ def _entry_data(reaction: Reaction, message: FetchedMessage) -> dict[str, Any]:
     if message.bot_id:
         data.update(bot_id=message.bot_id, username=message.username)
     return captured.with_flag(data, reaction.user, reaction.emoji)
-
-
-class MessageGone(Exception):
-    """The flagged message was deleted (or never existed) by the time we asked Slack."""
-
-
-async def fetch_message(ctx: BotContext, channel: str, ts: str) -> FetchedMessage:
-    """The message `ts` in `channel`, top-level or thread reply, with its permalink.
-
-    `conversations.history` (latest=ts, inclusive, limit=1) returns the newest top-level message
-    at or before ts: it is ours when the ts matches. A thread reply is not in the history, so
-    history then shows an older message (or none), and `conversations.replies`, which accepts a
-    reply's ts and returns its thread, is asked for the window [ts, ts]. The permalink is
-    fetched at the same time as the history, so a top-level message costs one round trip.
-    """
-    history, link = await asyncio.gather(
-        ctx.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1),
-        ctx.slack.chat_getPermalink(channel=channel, message_ts=ts),
-        return_exceptions=True,
-    )
-    for result in (link, history):
-        if isinstance(result, SlackApiError) and result.response.get("error") in {
-            "message_not_found",
-            "thread_not_found",
-        }:
-            raise MessageGone(ts)
-    for result in (history, link):
-        if isinstance(result, BaseException):
-            raise result
-    messages: list[dict[str, Any]] = history["messages"] or []  # type: ignore[index]
-    message = next((m for m in messages if m.get("ts") == ts), None)
-    if message is None:
-        try:
-            replies = await ctx.slack.conversations_replies(
-                channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
-            )
-        except SlackApiError as exc:
-            if exc.response.get("error") == "thread_not_found":
-                raise MessageGone(ts) from exc
-            raise
-        message = next((m for m in replies["messages"] or [] if m.get("ts") == ts), None)
-    if message is None:
-        raise MessageGone(ts)
-    return FetchedMessage(
-        ts=ts,
-        user=message.get("user"),
-        text=str(message.get("text") or ""),
-        files=tuple(captured.file_names(message.get("files"))),
-        permalink=str(link["permalink"]),  # type: ignore[index]
-        thread_ts=message.get("thread_ts") if message.get("thread_ts") != ts else None,
-        bot_id=message.get("bot_id"),
-        username=message.get("username"),
-    )
 
 
 class Capture:
@@ -268,7 +205,7 @@ class Capture:
                 )
                 if entry is None:
                     raise _Vanished  # removed by another replica since we looked: roll back
-                if entry.kind == timeline.Kind.MESSAGE:
+                if entry.kind == Kind.MESSAGE:
                     entry.data = captured.with_flag(entry.data, reaction.user, reaction.emoji)
         except _Vanished:
             return Outcome.RETRY
@@ -320,7 +257,7 @@ class Capture:
                 timeline.record(
                     session,
                     incident,
-                    timeline.Kind.MESSAGE,
+                    Kind.MESSAGE,
                     now=now,
                     occurred_at=ts_to_datetime(message.ts),
                     actor_id=message.user,
@@ -344,7 +281,7 @@ class Capture:
                 entry = await store.entry_for_message(
                     session, incident_id, reaction.ts, for_update=True
                 )
-                if entry is None or entry.kind != timeline.Kind.MESSAGE:
+                if entry is None or entry.kind != Kind.MESSAGE:
                     return Outcome.IGNORED
                 data = captured.without_flag(entry.data, reaction.user, reaction.emoji)
                 if captured.flags(data):
@@ -394,7 +331,7 @@ class Capture:
             # Most edits in an incident channel are of messages nobody flagged: a read, no write.
             async with self.ctx.sessions() as session:
                 entry = await store.entry_for_message(session, incident_id, ts)
-            if entry is None or entry.kind != timeline.Kind.MESSAGE:
+            if entry is None or entry.kind != Kind.MESSAGE:
                 return Outcome.IGNORED
             async with self.ctx.sessions.begin() as session:
                 if not await store.claim_event(session, event_id, self.ctx.clock.now()):

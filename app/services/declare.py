@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.context import BotContext
+from app.domain.lifecycle import Status
 from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
+from app.domain.timeline import Kind
 from app.services import timeline
 from app.services.errors import InvalidInput
 from app.store import incidents as store
-from app.store.models import Incident, Status
+from app.store.models import Incident
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 3000
@@ -123,7 +125,7 @@ async def declare_with_result(
             timeline.record(
                 session,
                 incident,
-                timeline.Kind.DECLARED,
+                Kind.DECLARED,
                 now=now,
                 actor_id=request.reporter_id,
                 text=f"Declared as {severity} {sev.name}: {title}",

@@ -22,15 +22,14 @@ from app.domain.documents import (
     render_incident_log,
     render_postmortem,
 )
-from app.services import timeline
+from app.domain.timeline import Kind
 from app.store import action_items
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry
 
 Document = Literal["log", "postmortem"]
-DOCUMENTS: tuple[Document, ...] = ("log", "postmortem")
 # Entries about the bot's own plumbing, not about the incident.
-_NOT_IN_DOCUMENTS = {timeline.Kind.SETUP_FAILED}
+_NOT_IN_DOCUMENTS = {Kind.SETUP_FAILED}
 
 
 def _mention(user_id: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Finding the incident a request is about, its policy, and changing it under its lock."""
+"""An incident's policy, and changing an incident under its lock (one transaction, its timeline
+entry included)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config.policy import Policy, PolicyError
 from app.context import BotContext
+from app.domain.policy import Policy, PolicyError
+from app.services import timeline
 from app.services.errors import UserError
 from app.store import incidents as store
-from app.store.models import Incident
+from app.store.models import Incident, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -26,21 +29,6 @@ def policy_of(bot: BotContext, incident: Incident) -> Policy:
     except PolicyError:
         log.warning("policy snapshot of %s is unreadable; using the current policy", incident.id)
         return bot.policy
-
-
-async def in_channel(bot: BotContext, channel_id: str) -> Incident | None:
-    if not channel_id:
-        return None
-    async with bot.sessions() as session:
-        return await store.by_channel(session, channel_id)
-
-
-async def load(bot: BotContext, incident_id: int) -> Incident:
-    async with bot.sessions() as session:
-        incident = await session.get(Incident, incident_id)
-    if incident is None:
-        raise UserError("That incident no longer exists.")
-    return incident
 
 
 @dataclass(frozen=True)
@@ -60,6 +48,19 @@ class Change:
     session: AsyncSession
     incident: Incident
     now: datetime
+
+    def record(
+        self,
+        kind: str,
+        *,
+        text: str,
+        actor_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> TimelineEntry:
+        """The change's timeline entry, committed with the change (see `timeline.record`)."""
+        return timeline.record(
+            self.session, self.incident, kind, now=self.now, text=text, actor_id=actor_id, data=data
+        )
 
 
 @asynccontextmanager

@@ -12,15 +12,18 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from app import metrics
 from app.context import BotContext
 from app.domain import lifecycle, reminders
-from app.services import hooks, timeline
+from app.domain.formatting import duration_text
+from app.domain.timeline import Kind
+from app.services import events
 from app.services.documents import upload_postmortem
 from app.services.errors import InvalidInput, UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_announcement, refresh_summary
 from app.store.models import Incident
-from app.ui import blocks, messages
+from app.ui import messages
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,8 @@ async def change_status(bot: BotContext, incident_id: int, target: str, actor_id
             return Outcome(incident, False, f"{incident.public_id}: {decision.reason}")
         old = incident.status
         incident.status = target
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.STATUS_CHANGED,
-            now=change.now,
+        change.record(
+            Kind.STATUS_CHANGED,
             actor_id=actor_id,
             text=f"Status changed from {lifecycle.label(old)} to {lifecycle.label(target)}",
             data={"from": old, "to": target},
@@ -58,7 +58,7 @@ async def change_status(bot: BotContext, incident_id: int, target: str, actor_id
 async def status_published(bot: BotContext, incident: Incident) -> None:
     await refresh_summary(bot, incident)
     await refresh_announcement(bot, incident)
-    await hooks.on_status_update(bot, incident)
+    await events.publish(bot, events.StatusUpdated(incident))
 
 
 # ------------------------------------------------------------------------------------ resolve
@@ -100,7 +100,7 @@ def check_can_resolve(incident: Incident) -> None:
 
 def already_resolved(incident: Incident) -> str:
     return (
-        f"{incident.public_id} is already resolved (after {blocks.duration_text(incident)}); "
+        f"{incident.public_id} is already resolved (after {duration_text(incident)}); "
         "nothing was changed. `/incident reopen` reopens it."
     )
 
@@ -134,12 +134,9 @@ async def resolve(
         incident.affected_users = resolution.affected_users.strip()
         incident.revenue_impact = resolution.revenue_impact.strip()
         incident.data_loss = resolution.data_loss
-        duration = blocks.duration_text(incident)
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.RESOLVED,
-            now=change.now,
+        duration = duration_text(incident)
+        change.record(
+            Kind.RESOLVED,
             actor_id=actor_id,
             text=f"Resolved after {duration}: {incident.resolution}",
             data={
@@ -151,9 +148,11 @@ async def resolve(
 
 
 async def resolved_published(bot: BotContext, incident: Incident) -> None:
-    """After the commit: stop the escalation, update what Slack shows, upload the post-mortem
-    draft and schedule the review reminder."""
-    await hooks.on_resolved(bot, incident)
+    """After the commit: stop the escalation and plan the review reminder (the subscribers of
+    `Resolved`), update what Slack shows, and upload the post-mortem draft."""
+    if incident.resolved_at is not None:
+        metrics.resolved(incident.severity, incident.started_at, incident.resolved_at)
+    await events.publish(bot, events.Resolved(incident))
     await refresh_summary(bot, incident)
     await refresh_announcement(bot, incident)
     policy = policy_of(bot, incident)
@@ -167,11 +166,6 @@ async def resolved_published(bot: BotContext, incident: Incident) -> None:
         log.error(
             "post-mortem of %s not uploaded: %s", incident.public_id, exc.response.get("error")
         )
-    await hooks.schedule_review_reminder(
-        bot,
-        incident,
-        reminders.first_review_reminder_at(incident.resolved_at, policy.review_within),
-    )
 
 
 # ------------------------------------------------------------------------------------ reopen
@@ -188,11 +182,8 @@ async def reopen(bot: BotContext, incident_id: int, actor_id: str, reason: str =
         incident.resolved_at = None
         incident.resolved_by = None
         text = "Reopened" + (f": {reason}" if reason else "")
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.REOPENED,
-            now=change.now,
+        change.record(
+            Kind.REOPENED,
             actor_id=actor_id,
             text=text,
             data={"resolved_at": was_resolved_at.isoformat() if was_resolved_at else None},
@@ -201,6 +192,6 @@ async def reopen(bot: BotContext, incident_id: int, actor_id: str, reason: str =
 
 
 async def reopened_published(bot: BotContext, incident: Incident) -> None:
-    await hooks.on_reopened(bot, incident)
+    await events.publish(bot, events.Reopened(incident))
     await refresh_summary(bot, incident)
     await refresh_announcement(bot, incident)

@@ -1,8 +1,9 @@
 """Post-incident review and overdue action-item reminders, as durable scheduled steps.
 
-The escalation engine's rows make them survive restarts and be sent by one replica. When a row
-falls due, the running-an-incident service posts the reminder and says whether another is
-needed; if so the next row is planned in the same transaction that closes this one.
+The engine's rows make them survive restarts and be sent by one replica. When a row falls due,
+the running-an-incident service posts the reminder and says whether another is needed; if so
+the next row is planned in the same transaction that closes this one. `app.wiring` registers
+the two kinds with the engine and subscribes the first reminders to the events that plan them.
 """
 
 from __future__ import annotations
@@ -14,12 +15,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import BotContext
 from app.domain import reminders
 from app.services import action_items, review
-from app.services.steps import StepRun, schedule, step_handler
+from app.services.engine import StepRun, schedule
+from app.services.incidents import policy_of
 from app.store import steps as step_store
 from app.store.models import ActionItem, Incident
 
 REVIEW = "review_reminder"
 ACTION_ITEM = "action_item_reminder"
+
+
+async def schedule_first_review(bot: BotContext, incident: Incident) -> None:
+    """The incident was resolved: remind the lead of the review the policy asks for."""
+    if incident.resolved_at is None:
+        return
+    review_within = policy_of(bot, incident).review_within
+    due_at = reminders.first_review_reminder_at(incident.resolved_at, review_within)
+    await schedule_review(bot, incident, due_at)
 
 
 async def schedule_review(bot: BotContext, incident: Incident, due_at: datetime) -> None:
@@ -32,6 +43,14 @@ async def _schedule_review(
 ) -> None:
     # The due time is part of the key: each reminder is its own row, planned once.
     await schedule(session, incident, REVIEW, due_at, now=now, key=f"review:{due_at.isoformat()}")
+
+
+async def schedule_first_action_item(bot: BotContext, item: ActionItem) -> None:
+    """An item with a due date was added: its owner is reminded once it is overdue."""
+    if item.due_on is None:
+        return
+    due_at = reminders.first_action_item_reminder_at(item.due_on, bot.settings.tz)
+    await schedule_action_item(bot, item, due_at)
 
 
 async def schedule_action_item(bot: BotContext, item: ActionItem, due_at: datetime) -> None:
@@ -54,8 +73,7 @@ async def cancel_reviews(bot: BotContext, incident: Incident) -> int:
         return await step_store.cancel_pending(session, incident.id, (REVIEW,), bot.clock.now())
 
 
-@step_handler(REVIEW)
-async def _send_review_reminder(run: StepRun) -> None:
+async def send_review_reminder(run: StepRun) -> None:
     if not await review.send_review_reminder(run.ctx, run.incident.id):
         return
     resolved_at = run.incident.resolved_at
@@ -69,8 +87,7 @@ async def _send_review_reminder(run: StepRun) -> None:
     run.after(plan_next)
 
 
-@step_handler(ACTION_ITEM)
-async def _send_action_item_reminder(run: StepRun) -> None:
+async def send_action_item_reminder(run: StepRun) -> None:
     item_id = int(run.step.data["item"])
     if not await action_items.send_action_item_reminder(run.ctx, item_id):
         return

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.domain import reminders
-from app.services import timeline
+from app.domain.timeline import Kind
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_summary
@@ -33,11 +33,8 @@ async def mark_held(bot: BotContext, incident_id: int, actor_id: str) -> Outcome
             )
         incident.review_held_at = change.now
         incident.review_held_by = actor_id
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.REVIEW_HELD,
-            now=change.now,
+        change.record(
+            Kind.REVIEW_HELD,
             actor_id=actor_id,
             text="Post-incident review held",
         )

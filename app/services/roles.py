@@ -7,7 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
-from app.services import timeline
+from app.domain.timeline import Kind
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing
 from app.services.summary import refresh_summary
@@ -25,11 +25,8 @@ async def assign_lead(bot: BotContext, incident_id: int, lead_id: str, actor_id:
             return Outcome(incident, False, f"<@{lead_id}> already leads {incident.public_id}.")
         previous = incident.lead_id
         incident.lead_id = lead_id
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.LEAD_ASSIGNED,
-            now=change.now,
+        change.record(
+            Kind.LEAD_ASSIGNED,
             actor_id=actor_id,
             text=f"<@{lead_id}> is the incident lead"
             + (f" (was <@{previous}>)" if previous else ""),

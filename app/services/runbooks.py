@@ -11,12 +11,13 @@ import logging
 from sqlalchemy import select
 
 from app.context import BotContext
+from app.domain.runbooks import Runbook
+from app.domain.timeline import Kind
 from app.logs import incident_context
-from app.runbooks import Runbook
 from app.services import timeline
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry
-from app.ui import blocks
+from app.ui.runbooks import parse_runbook_block_id, runbook_checklist
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ async def post_checklist(
     The incident's own runbook (its declared type) is remembered on the incident, so a retried
     setup does not post it twice.
     """
-    message = blocks.runbook_checklist(runbook)
+    assert incident.channel_id is not None, "only an incident with a channel has a checklist"
+    message = runbook_checklist(runbook)
     response = await ctx.slack.chat_postMessage(
         channel=incident.channel_id, text=message.text, blocks=message.blocks
     )
@@ -42,7 +44,7 @@ async def post_checklist(
         timeline.record(
             session,
             incident,
-            timeline.Kind.RUNBOOK_POSTED,
+            Kind.RUNBOOK_POSTED,
             now=now,
             actor_id=actor_id,
             text=f"Runbook posted: {runbook.title}",
@@ -61,7 +63,7 @@ async def checklist_state(
                 select(TimelineEntry)
                 .where(
                     TimelineEntry.incident_id == incident_id,
-                    TimelineEntry.kind == timeline.Kind.RUNBOOK_STEP,
+                    TimelineEntry.kind == Kind.RUNBOOK_STEP,
                 )
                 .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
             )
@@ -89,7 +91,7 @@ async def record_tick(
     done: bool,
 ) -> Incident | None:
     """Record a (un)tick in the timeline, then redraw the checklist. None: not an incident's."""
-    parsed = blocks.parse_runbook_block_id(block_id)
+    parsed = parse_runbook_block_id(block_id)
     runbook = ctx.runbooks.get(parsed[0]) if parsed else None
     if parsed is None or runbook is None or parsed[1] >= len(runbook.steps):
         log.warning("tick on an unknown runbook step %r", block_id)
@@ -104,7 +106,7 @@ async def record_tick(
         timeline.record(
             session,
             incident,
-            timeline.Kind.RUNBOOK_STEP,
+            Kind.RUNBOOK_STEP,
             now=now,
             actor_id=user_id,
             text=f"{'Done' if done else 'Not done'} ({runbook.title}): {step.step}",
@@ -112,7 +114,7 @@ async def record_tick(
         )
     with incident_context(incident.public_id):
         state = await checklist_state(ctx, incident.id, runbook.key, message_ts)
-        message = blocks.runbook_checklist(runbook, state)
+        message = runbook_checklist(runbook, state)
         await ctx.slack.chat_update(
             channel=channel_id, ts=message_ts, text=message.text, blocks=message.blocks
         )

@@ -18,16 +18,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.domain.naming import channel_name
+from app.domain.timeline import Kind
 from app.logs import incident_context
 from app.services import escalation, runbooks, timeline
+from app.services.slack_errors import slack_error
+from app.services.slack_messages import find_tagged, metadata
 from app.store import incidents as store
 from app.store.models import Incident
-from app.ui import blocks
+from app.ui.summary import announcement, channel_topic, setup_failed_text, summary_message
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +64,6 @@ def _lease(ctx: BotContext) -> timedelta:
     return timedelta(seconds=ctx.settings.lease_seconds)
 
 
-def _slack_error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or exc.response.status_code)
-
-
 async def set_up(ctx: BotContext, incident_id: int) -> SetupResult:
     """Run every setup step not done yet; report which failed instead of raising."""
     async with ctx.sessions.begin() as session:
@@ -86,22 +86,23 @@ async def _set_up(ctx: BotContext, incident: Incident) -> SetupResult:
         except StepFailed as exc:
             result.failures[exc.step] = exc.error
         except SlackApiError as exc:
-            result.failures[step] = _slack_error(exc)
+            result.failures[step] = slack_error(exc)
         except Exception as exc:  # noqa: BLE001 - a setup step must never lose the incident
             log.exception("setup step %s of %s crashed", step, incident.public_id)
             result.failures[step] = type(exc).__name__
 
     await attempt("create_channel", lambda i: _create_channel(ctx, i))
-    if incident.channel_id:
+    channel = incident.channel_id
+    if channel:
         await asyncio.gather(
-            attempt("set_topic", lambda i: _set_topic(ctx, i)),
-            attempt("invite", lambda i: _invite(ctx, i)),
-            attempt("post_summary", lambda i: _post_summary(ctx, i)),
+            attempt("set_topic", lambda i: _set_topic(ctx, i, channel)),
+            attempt("invite", lambda i: _invite(ctx, i, channel)),
+            attempt("post_summary", lambda i: _post_summary(ctx, i, channel)),
             attempt("announce", lambda i: _announce(ctx, i)),
         )
     last_round = []
-    if incident.summary_ts:
-        last_round.append(attempt("pin_summary", lambda i: _pin_summary(ctx, i)))
+    if channel and incident.summary_ts:
+        last_round.append(attempt("pin_summary", lambda i: _pin_summary(ctx, i, channel)))
         # Below the summary in the channel, since the summary was posted in the round before.
         last_round.append(attempt("post_runbook", lambda i: _post_runbook(ctx, i)))
     # Page L1 once the channel (and normally the summary) exists. Without a channel L1 is
@@ -131,7 +132,7 @@ async def _set_up(ctx: BotContext, incident: Incident) -> SetupResult:
             timeline.record(
                 session,
                 incident,
-                timeline.Kind.SETUP_FAILED,
+                Kind.SETUP_FAILED,
                 now=now,
                 text=f"Slack setup incomplete: {summary}",
                 data={"failures": result.failures},
@@ -174,7 +175,7 @@ async def _create_channel(ctx: BotContext, incident: Incident) -> None:
         except SlackApiError as exc:
             if exc.response.get("error") == "name_taken":
                 continue
-            raise StepFailed("create_channel", _slack_error(exc)) from exc
+            raise StepFailed("create_channel", slack_error(exc)) from exc
         await _save(ctx, incident, channel_id=response["channel"]["id"], channel_name=name)
         ctx.incident_channels.add(incident.channel_id, incident.id)  # type: ignore[arg-type]
         return
@@ -200,37 +201,21 @@ async def _find_own_channel(ctx: BotContext, name: str) -> str | None:
             return None
 
 
-async def _find_own_message(
-    ctx: BotContext, channel: str, event_type: str, incident: Incident
-) -> dict | None:
-    """A recent message of ours in `channel` tagged with this incident (crash recovery only)."""
-    history = await ctx.slack.conversations_history(
-        channel=channel, limit=100, include_all_metadata=True
-    )
-    for message in history["messages"]:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == event_type and payload.get("incident") == (
-            incident.public_id
-        ):
-            return message
-    return None
+def _tag(event_type: str, incident: Incident) -> dict[str, Any]:
+    """The metadata of the summary and the announcement, to find them again after a crash."""
+    return metadata(event_type, {"incident": incident.public_id})
 
 
-def _metadata(event_type: str, incident: Incident) -> dict:
-    return {"event_type": event_type, "event_payload": {"incident": incident.public_id}}
-
-
-async def _set_topic(ctx: BotContext, incident: Incident) -> None:
+async def _set_topic(ctx: BotContext, incident: Incident, channel: str) -> None:
     if incident.topic_set:
         return
     await ctx.slack.conversations_setTopic(
-        channel=incident.channel_id, topic=blocks.channel_topic(incident, ctx.policy)
+        channel=channel, topic=channel_topic(incident, ctx.policy)
     )
     await _save(ctx, incident, topic_set=True)
 
 
-async def _invite(ctx: BotContext, incident: Incident) -> None:
+async def _invite(ctx: BotContext, incident: Incident, channel: str) -> None:
     if incident.members_invited:
         return
     bot_user_id = await ctx.bot_user_id()
@@ -239,36 +224,32 @@ async def _invite(ctx: BotContext, incident: Incident) -> None:
     for start in range(0, len(users), INVITE_BATCH):
         batch = users[start : start + INVITE_BATCH]
         try:
-            await ctx.slack.conversations_invite(channel=incident.channel_id, users=",".join(batch))
+            await ctx.slack.conversations_invite(channel=channel, users=",".join(batch))
         except SlackApiError as exc:
             if exc.response.get("error") != "already_in_channel":
                 raise
     await _save(ctx, incident, members_invited=True)
 
 
-async def _post_summary(ctx: BotContext, incident: Incident) -> None:
+async def _post_summary(ctx: BotContext, incident: Incident, channel: str) -> None:
     if incident.summary_ts:
         return
-    if incident.setup_attempts > 1 and (
-        found := await _find_own_message(ctx, incident.channel_id, SUMMARY_EVENT, incident)
-    ):
+    tag = _tag(SUMMARY_EVENT, incident)
+    if incident.setup_attempts > 1 and (found := await find_tagged(ctx.slack, channel, tag)):
         await _save(ctx, incident, summary_ts=found["ts"])
         return
-    message = blocks.summary_message(incident, ctx.policy, ctx.settings.tz)
+    message = summary_message(incident, ctx.policy, ctx.settings.tz)
     response = await ctx.slack.chat_postMessage(
-        channel=incident.channel_id,
-        text=message.text,
-        blocks=message.blocks,
-        metadata=_metadata(SUMMARY_EVENT, incident),
+        channel=channel, text=message.text, blocks=message.blocks, metadata=tag
     )
     await _save(ctx, incident, summary_ts=response["ts"])
 
 
-async def _pin_summary(ctx: BotContext, incident: Incident) -> None:
+async def _pin_summary(ctx: BotContext, incident: Incident, channel: str) -> None:
     if incident.summary_pinned:
         return
     try:
-        await ctx.slack.pins_add(channel=incident.channel_id, timestamp=incident.summary_ts)
+        await ctx.slack.pins_add(channel=channel, timestamp=incident.summary_ts)
     except SlackApiError as exc:
         if exc.response.get("error") != "already_pinned":
             raise
@@ -291,17 +272,17 @@ async def _announce(ctx: BotContext, incident: Incident) -> None:
         return
     if incident.setup_attempts > 1:
         try:
-            found = await _find_own_message(ctx, channel, ANNOUNCEMENT_EVENT, incident)
+            found = await find_tagged(ctx.slack, channel, _tag(ANNOUNCEMENT_EVENT, incident))
         except SlackApiError:
             found = None  # not a member yet: nothing of ours can be there
         if found:
             await _save(ctx, incident, announcement_channel=channel, announcement_ts=found["ts"])
             return
-    message = blocks.announcement(incident, ctx.policy)
-    post = {
+    message = announcement(incident, ctx.policy)
+    post: dict[str, Any] = {
         "text": message.text,
         "blocks": message.blocks,
-        "metadata": _metadata(ANNOUNCEMENT_EVENT, incident),
+        "metadata": _tag(ANNOUNCEMENT_EVENT, incident),
     }
     try:
         response = await ctx.slack.chat_postMessage(channel=channel, **post)
@@ -334,7 +315,7 @@ async def resume_interrupted(ctx: BotContext) -> int:
 
 async def _tell_reporter(ctx: BotContext, incident: Incident, result: SetupResult) -> None:
     """A DM, because the reporter may not be in any channel the bot can reach."""
-    text = blocks.setup_failed_text(incident, result.failures)
+    text = setup_failed_text(incident, result.failures)
     try:
         await ctx.slack.chat_postMessage(channel=incident.reporter_id, text=text)
     except SlackApiError as exc:
@@ -342,5 +323,5 @@ async def _tell_reporter(ctx: BotContext, incident: Incident, result: SetupResul
             "could not tell %s that setup of %s failed: %s",
             incident.reporter_id,
             incident.public_id,
-            _slack_error(exc),
+            slack_error(exc),
         )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.context import BotContext
-from app.services import hooks, timeline
+from app.domain.timeline import Kind
+from app.services import events
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_announcement, refresh_summary
@@ -28,11 +29,8 @@ async def change_severity(
         incident.severity = new
         direction = "raised" if policy.rank(new) < policy.rank(old) else "lowered"
         text = f"Severity {direction} from {old} to {new}" + (f": {reason}" if reason else "")
-        timeline.record(
-            change.session,
-            incident,
-            timeline.Kind.SEVERITY_CHANGED,
-            now=change.now,
+        change.record(
+            Kind.SEVERITY_CHANGED,
             actor_id=actor_id,
             text=text,
             data={"from": old, "to": new, "reason": reason},
@@ -45,6 +43,6 @@ async def change_severity(
 
 
 async def severity_published(bot: BotContext, incident: Incident, old: str, new: str) -> None:
-    await hooks.on_severity_changed(bot, incident, old, new)
+    await events.publish(bot, events.SeverityChanged(incident, old, new))
     await refresh_summary(bot, incident)
     await refresh_announcement(bot, incident)

@@ -14,7 +14,8 @@ from app.context import BotContext
 from app.services.incidents import policy_of
 from app.store import action_items
 from app.store.models import Incident
-from app.ui import blocks
+from app.ui.common import Message
+from app.ui.summary import announcement, channel_topic, summary_message
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +47,31 @@ async def refresh_summary(bot: BotContext, incident: Incident) -> None:
             items = await action_items.for_incident(session, current.id)
         policy = policy_of(bot, current)
         if current.channel_id and current.summary_ts:
-            message = blocks.summary_message(current, policy, bot.settings.tz, items)
-            try:
-                await bot.slack.chat_update(
-                    channel=current.channel_id,
-                    ts=current.summary_ts,
-                    text=message.text,
-                    blocks=message.blocks,
-                )
-            except SlackApiError as exc:
-                log.error(
-                    "summary of %s not updated: %s", current.public_id, exc.response.get("error")
-                )
+            message = summary_message(current, policy, bot.settings.tz, items)
+            await _edit(bot, current, "summary", current.channel_id, current.summary_ts, message)
         if current.channel_id and current.topic_set:
-            await _set_topic(bot, current, blocks.channel_topic(current, policy))
+            await _set_topic(bot, current, current.channel_id, channel_topic(current, policy))
 
 
-async def _set_topic(bot: BotContext, incident: Incident, topic: str) -> None:
+async def _edit(
+    bot: BotContext, incident: Incident, what: str, channel: str, ts: str, message: Message
+) -> None:
+    """Edit one of the incident's messages in place; a refusal is logged, not raised."""
+    try:
+        await bot.slack.chat_update(
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+    except SlackApiError as exc:
+        log.error("%s of %s not updated: %s", what, incident.public_id, exc.response.get("error"))
+
+
+async def _set_topic(bot: BotContext, incident: Incident, channel: str, topic: str) -> None:
     """Set the topic only when it differs: Slack posts "set the channel topic" every time."""
     try:
-        info = await bot.slack.conversations_info(channel=incident.channel_id)
+        info = await bot.slack.conversations_info(channel=channel)
         if info["channel"].get("topic", {}).get("value") == topic:
             return
-        await bot.slack.conversations_setTopic(channel=incident.channel_id, topic=topic)
+        await bot.slack.conversations_setTopic(channel=channel, topic=topic)
     except SlackApiError as exc:
         log.error("topic of %s not updated: %s", incident.public_id, exc.response.get("error"))
 
@@ -77,15 +80,6 @@ async def refresh_announcement(bot: BotContext, incident: Incident) -> None:
     """Edit the broadcast announcement so it tells the incident's current severity and state."""
     if not (incident.announcement_channel and incident.announcement_ts):
         return
-    message = blocks.announcement(incident, policy_of(bot, incident))
-    try:
-        await bot.slack.chat_update(
-            channel=incident.announcement_channel,
-            ts=incident.announcement_ts,
-            text=message.text,
-            blocks=message.blocks,
-        )
-    except SlackApiError as exc:
-        log.error(
-            "announcement of %s not updated: %s", incident.public_id, exc.response.get("error")
-        )
+    message = announcement(incident, policy_of(bot, incident))
+    channel, ts = incident.announcement_channel, incident.announcement_ts
+    await _edit(bot, incident, "announcement", channel, ts, message)

@@ -7,7 +7,8 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
-from app.services import hooks, timeline
+from app.domain.timeline import Kind
+from app.services import events
 from app.services.errors import UserError
 from app.services.incidents import changing
 from app.store.models import Incident
@@ -25,11 +26,8 @@ async def record_update(bot: BotContext, incident_id: int, text: str, actor_id: 
     if len(text) > UPDATE_MAX:
         raise UserError(f"The update is {len(text)} characters; keep it to {UPDATE_MAX}.")
     async with changing(bot, incident_id) as change:
-        timeline.record(
-            change.session,
-            change.incident,
-            timeline.Kind.UPDATE,
-            now=change.now,
+        change.record(
+            Kind.UPDATE,
             actor_id=actor_id,
             text=f"Status update: {text}",
             data={"update": text},
@@ -63,4 +61,4 @@ async def publish_update(bot: BotContext, incident: Incident, text: str, actor_i
             log.error(
                 "update of %s not broadcast: %s", incident.public_id, exc.response.get("error")
             )
-    await hooks.on_status_update(bot, incident)
+    await events.publish(bot, events.StatusUpdated(incident))

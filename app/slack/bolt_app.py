@@ -1,22 +1,24 @@
-"""The Bolt app: request verification, listeners, and nothing that touches the network at
-import time."""
+"""The Bolt app: request verification and every listener, registered here explicitly, so what
+the bot answers to reads in one place. Nothing is registered, and nothing touches the network,
+when a module is imported."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.context import BotContext
 from app.slack import (
-    commands,
     declare,
     escalation,
     followup,
+    forms,
     lifecycle,
     people,
     runbooks,
@@ -24,16 +26,116 @@ from app.slack import (
     timeline,
     updates,
 )
-
-# Every module adds its `/incident` subcommands when imported; these also have listeners
-# (buttons, modals) to register on the app.
-WITH_LISTENERS = (declare, escalation, lifecycle, severity, followup, timeline, runbooks)
-SUBCOMMANDS_ONLY = (people, updates)
+from app.slack.buttons import pressed
+from app.slack.commands import Registry, Subcommand, dispatch
+from app.ui.declare import DECLARE_CALLBACK, IMPACT_BLOCK_PREFIX
+from app.ui.escalation import ACK_ACTION, SNOOZE_ACTION
+from app.ui.followup import ACTION_ITEM_DONE_ACTION, REVIEW_HELD_ACTION
+from app.ui.modals import RESOLVE_CALLBACK, SEVERITY_CALLBACK, STATUS_CALLBACK
+from app.ui.runbooks import RUNBOOK_ACTION
+from app.ui.summary import CHANGE_SEVERITY_ACTION, CHANGE_STATUS_ACTION, RESOLVE_ACTION
 
 log = logging.getLogger(__name__)
 
 # Matches every id (Bolt searches the pattern in the string): for the listeners of last resort.
 ANY_ID = re.compile("")
+
+
+def subcommands() -> Registry:
+    """`/incident`'s subcommands, in the order of the plan's procedure (detection, response,
+    investigation, mitigation, recovery, post-incident, then the rest), as help lists them."""
+    return Registry(
+        [
+            Subcommand(
+                "declare",
+                "declare [title]",
+                "Declare an incident (opens a form).",
+                declare.declare_command,
+            ),
+            Subcommand(
+                "ack",
+                "ack [INC-id]",
+                "Acknowledge the page: stops the escalation.",
+                escalation.ack_command,
+            ),
+            Subcommand(
+                "lead",
+                "lead @user",
+                "Name the incident lead; they are invited to the channel.",
+                people.lead_command,
+            ),
+            Subcommand(
+                "severity",
+                "severity P0..P3 [reason]",
+                "Change the severity; the escalation follows it.",
+                severity.severity_command,
+            ),
+            Subcommand(
+                "status",
+                "status investigating|mitigating|resolved",
+                "Move the incident along Investigating → Mitigating → Resolved.",
+                lifecycle.status_command,
+            ),
+            Subcommand(
+                "note",
+                "note <text>",
+                "Add a note to the incident's timeline.",
+                timeline.note_command,
+            ),
+            Subcommand(
+                "update",
+                "update <text>",
+                "Post a status update here (and in the incidents channel for public incidents).",
+                updates.update_command,
+            ),
+            Subcommand(
+                "timeline",
+                "timeline [page]",
+                "Show the incident's timeline (only you see it).",
+                timeline.timeline_command,
+            ),
+            Subcommand(
+                "runbook",
+                "runbook [type]",
+                "Post a runbook as a checklist in this incident channel; without a type, list "
+                "them.",
+                runbooks.runbook_command,
+            ),
+            Subcommand(
+                "resolve",
+                "resolve",
+                "Resolve the incident (opens the incident log form).",
+                lifecycle.resolve_command,
+            ),
+            Subcommand(
+                "action",
+                "action <text> [@owner] [due YYYY-MM-DD]",
+                "Add an action item; it shows on the summary and in the post-mortem.",
+                followup.action_command,
+            ),
+            Subcommand(
+                "postmortem",
+                "postmortem",
+                "Render the post-mortem draft from the timeline and upload it.",
+                followup.postmortem_command,
+            ),
+            Subcommand(
+                "reopen",
+                "reopen [reason]",
+                "Reopen a resolved incident (back to Investigating).",
+                lifecycle.reopen_command,
+            ),
+            Subcommand(
+                "list", "list", "List open incidents, most severe first.", updates.list_command
+            ),
+            Subcommand(
+                "retry-setup",
+                "retry-setup [INC-id]",
+                "Finish an incident's Slack setup after a failure.",
+                declare.retry_setup_command,
+            ),
+        ]
+    )
 
 
 def build_bolt_app(bot: BotContext) -> AsyncApp:
@@ -47,15 +149,49 @@ def build_bolt_app(bot: BotContext) -> AsyncApp:
         # assistant-thread fields of every event and fails on odd ones.
         attaching_conversation_kwargs_enabled=False,
     )
-
-    @app.command("/incident")
-    async def incident_command(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await commands.dispatch(bot, body, ack, respond)
-
-    for module in WITH_LISTENERS:
-        module.register(app, bot)
+    register_listeners(app, bot)
     register_last_resorts(app)
     return app
+
+
+def register_listeners(app: AsyncApp, bot: BotContext) -> None:
+    """Every command, button, form and event the bot handles. A listener is a module-level
+    function whose first arguments (the bot, and what follows it here) are bound now; Bolt
+    passes the rest (ack, body, respond, request) by name."""
+
+    def on(handler: Callable[..., Any], *bound: Any) -> Callable[..., Any]:
+        return functools.partial(handler, bot, *bound)
+
+    app.command("/incident")(on(dispatch, subcommands()))
+
+    # Declaring.
+    impacts: dict[str, str | re.Pattern] = {
+        "block_id": re.compile(f"^{IMPACT_BLOCK_PREFIX}"),
+        "action_id": "value",
+    }
+    app.action(impacts)(on(declare.impacts_changed))
+    app.view(DECLARE_CALLBACK)(on(declare.declare_submitted))
+
+    # Buttons: each acks, then does its work (buttons.pressed).
+    app.action(ACK_ACTION)(on(pressed, escalation.ACKNOWLEDGE))
+    app.action(re.compile(f"^{SNOOZE_ACTION}_"))(on(pressed, escalation.SNOOZE))
+    app.action(CHANGE_STATUS_ACTION)(on(pressed, forms.opens(lifecycle.status_form)))
+    app.action(RESOLVE_ACTION)(on(pressed, forms.opens(lifecycle.resolve_form)))
+    app.action(CHANGE_SEVERITY_ACTION)(on(pressed, forms.opens(severity.severity_form)))
+    app.action(ACTION_ITEM_DONE_ACTION)(on(pressed, followup.DONE))
+    app.action(REVIEW_HELD_ACTION)(on(pressed, followup.REVIEW_HELD))
+    app.action(RUNBOOK_ACTION)(on(pressed, runbooks.TICK))
+
+    # The forms those buttons open, submitted.
+    app.view(STATUS_CALLBACK)(on(lifecycle.status_submitted))
+    app.view(RESOLVE_CALLBACK)(on(lifecycle.resolve_submitted))
+    app.view(SEVERITY_CALLBACK)(on(severity.severity_submitted))
+
+    # The timeline's events.
+    watch = timeline.Watch.of(bot)
+    app.event("reaction_added")(on(timeline.reaction_added, watch))
+    app.event("reaction_removed")(on(timeline.reaction_removed, watch))
+    app.event("message")(on(timeline.message_changed, watch))
 
 
 def register_last_resorts(app: AsyncApp) -> None:

@@ -1,10 +1,10 @@
-"""`/incident` and its subcommands: a small registry, so the list of what the bot understands
-reads in one place and help is generated from it."""
+"""`/incident` and its subcommands: what a handler gets (CommandCall), the table of subcommands
+(Registry, filled in app/slack/bolt_app.py, so what the bot understands reads in one place and
+help is generated from it), and the dispatch, which answers every failure in words."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +14,9 @@ from slack_sdk.models.blocks import Block
 
 from app.context import BotContext
 from app.services.errors import UserError
-from app.ui import blocks
-
-log = logging.getLogger(__name__)
+from app.slack import errors
+from app.ui.common import plain, to_dicts
+from app.ui.help import help_text
 
 # Slack caps slash command text at a few thousand characters; anything past this is a mistake.
 MAX_COMMAND_TEXT = 4000
@@ -37,6 +37,16 @@ class CommandCall:
     _respond: AsyncRespond
     acked: bool = field(default=False)
 
+    @property
+    def first_arg(self) -> str:
+        """The first word after the subcommand ("" without one)."""
+        return self.args.split()[0] if self.args.split() else ""
+
+    @property
+    def person(self) -> errors.Person:
+        """Who typed it: answered through the command's response_url, else in the channel."""
+        return errors.Person(self.user_id, self.channel_id or None, self._respond)
+
     async def ack(self, text: str | None = None, *, layout: list[Block] | None = None) -> None:
         """Answer within Slack's 3 s; with text, the answer is an ephemeral message (laid out
         as the `layout` blocks when given; `text` is then the notification fallback)."""
@@ -55,13 +65,30 @@ class CommandCall:
         await self._respond(
             response_type="ephemeral",
             text=text,
-            blocks=blocks.to_dicts(layout) if layout is not None else None,
+            blocks=to_dicts(layout) if layout is not None else None,
             replace_original=False,
+        )
+
+    def later(
+        self,
+        work: Coroutine[Any, Any, Any],
+        *,
+        doing: str,
+        outcome: str = errors.NOTHING_CHANGED,
+    ) -> None:
+        """Run `work` after the ack; a failure is told to the person who typed the command."""
+        errors.after_ack(
+            self.bot,
+            self.person,
+            work,
+            doing=doing,
+            outcome=outcome,
+            name=f"/incident {self.name}",
         )
 
 
 def _layout(text: str, given: list[Block] | None) -> list[dict]:
-    return blocks.to_dicts(given if given is not None else blocks.plain(text))
+    return to_dicts(given if given is not None else plain(text))
 
 
 Handler = Callable[[CommandCall], Awaitable[None]]
@@ -76,61 +103,35 @@ class Subcommand:
 
 
 class Registry:
-    def __init__(self) -> None:
+    """The subcommands, in the order help lists them; `help` itself comes last."""
+
+    def __init__(self, subcommands: Iterable[Subcommand]) -> None:
         self._commands: dict[str, Subcommand] = {}
-
-    def command(self, name: str, usage: str, summary: str) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
-            if name in self._commands:
-                raise ValueError(f"subcommand {name!r} registered twice")
-            self._commands[name] = Subcommand(name, usage, summary, handler)
-            return handler
-
-        return register
+        for sub in [*subcommands, Subcommand("help", "help", "Show this list.", self._help)]:
+            if sub.name in self._commands:
+                raise ValueError(f"subcommand {sub.name!r} registered twice")
+            self._commands[sub.name] = sub
 
     def get(self, name: str) -> Subcommand | None:
         return self._commands.get(name)
 
     def help_text(self, prefix: str = "") -> str:
-        """Subcommands in the order of the plan's procedure, so help reads as a checklist."""
-        order = {name: n for n, name in enumerate(HELP_ORDER)}
-        listed = sorted(self._commands.values(), key=lambda c: order.get(c.name, len(order)))
-        entries = [(c.usage, c.summary) for c in listed]
-        return (prefix + "\n" if prefix else "") + blocks.help_text(entries)
+        entries = [(c.usage, c.summary) for c in self._commands.values()]
+        return (prefix + "\n" if prefix else "") + help_text(entries)
 
-
-# Detection, response, investigation, mitigation, recovery, post-incident; then the rest.
-HELP_ORDER = (
-    "declare",
-    "ack",
-    "lead",
-    "severity",
-    "status",
-    "note",
-    "update",
-    "timeline",
-    "runbook",
-    "resolve",
-    "action",
-    "postmortem",
-    "reopen",
-    "list",
-    "retry-setup",
-    "help",
-)
-
-COMMANDS = Registry()
-
-
-@COMMANDS.command("help", "help", "Show this list.")
-async def _help(call: CommandCall) -> None:
-    await call.ack(COMMANDS.help_text())
+    async def _help(self, call: CommandCall) -> None:
+        await call.ack(self.help_text())
 
 
 async def dispatch(
-    bot: BotContext, body: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+    bot: BotContext,
+    registry: Registry,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
 ) -> None:
-    """Route `/incident ...` to its subcommand; unknown or oversized input gets help."""
+    """Route `/incident ...` to its subcommand; unknown or oversized input gets help, and a
+    failure of the handler gets its reason (errors.refusal) instead of Slack's error."""
     text = str(body.get("text") or "").strip()
     # Any whitespace ends the subcommand's name: `/incident note` then a new line is a note.
     name, args = (text.split(maxsplit=1) + ["", ""])[:2]
@@ -151,17 +152,13 @@ async def dispatch(
             f"{MAX_COMMAND_TEXT}. Nothing was changed."
         )
         return
-    sub = COMMANDS.get(call.name)
+    sub = registry.get(call.name)
     if sub is None:
-        await call.ack(COMMANDS.help_text(f"I don't know `/incident {name}`. Here is what I do:"))
+        await call.ack(registry.help_text(f"I don't know `/incident {name}`. Here is what I do:"))
         return
     try:
         await sub.handler(call)
-    except UserError as exc:
-        await call.ack(str(exc))
-    except Exception:
-        log.exception("/incident %s failed", call.name)
-        await call.ack(
-            f":warning: `/incident {call.name}` failed on our side; nothing was "
-            "changed. Try again, and tell your admin if it keeps failing."
-        )
+    except Exception as exc:  # noqa: BLE001 - every failure is answered; none may lose the ack
+        errors.log_failure(exc, f"/incident {call.name}")
+        answer = errors.refusal(exc, f"`/incident {call.name}`")
+        await call.ack(answer if isinstance(exc, UserError) else f":warning: {answer}")

@@ -4,113 +4,105 @@ items' Done buttons and the review's "Mark review held" button."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.domain.command_text import ArgumentError, parse_action_item
-from app.services import action_items, review
+from app.domain.formatting import item_line
+from app.services import action_items, lookup, review
 from app.services.documents import upload_postmortem
 from app.services.errors import UserError
 from app.services.summary import refresh_summary
-from app.slack.commands import COMMANDS, CommandCall
-from app.slack.common import as_id, clicked, incident_here, tell
-from app.ui import blocks, messages
-from app.ui.blocks import Message
+from app.slack import errors
+from app.slack.buttons import Button, Click
+from app.slack.commands import CommandCall
+from app.ui import messages
+from app.ui.common import Message
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 log = logging.getLogger(__name__)
 
+SHOWING = "showing it in Slack"
 
-@COMMANDS.command(
-    "action",
-    "action <text> [@owner] [due YYYY-MM-DD]",
-    "Add an action item; it shows on the summary and in the post-mortem.",
-)
-async def _action(call: CommandCall) -> None:
-    incident = await incident_here(call)
+
+async def action_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     today = call.bot.clock.now().astimezone(call.bot.settings.tz).date()
     try:
         draft = parse_action_item(call.args, today)
     except ArgumentError as exc:
         raise UserError(str(exc)) from None
     incident, item, number = await action_items.add(call.bot, incident.id, draft, call.user_id)
-    await call.ack(f"Action item {number} added: {blocks.item_line(item)}")
-    call.bot.tasks.spawn(
+    await call.ack(f"Action item {number} added: {item_line(item)}")
+    call.later(
         action_items.added_published(call.bot, incident, item, call.user_id),
-        name=f"action item {item.id}",
+        doing="showing the action item",
+        outcome=errors.SAVED,
     )
 
 
-@COMMANDS.command(
-    "postmortem", "postmortem", "Render the post-mortem draft from the timeline and upload it."
-)
-async def _postmortem(call: CommandCall) -> None:
-    incident = await incident_here(call)
+async def postmortem_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     await call.ack()
-
-    async def upload() -> None:
-        try:
-            await upload_postmortem(
-                call.bot, incident, comment=messages.postmortem_comment(incident, call.user_id)
-            )
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.error("post-mortem of %s not uploaded: %s", incident.public_id, error)
-            await call.respond(f":warning: Slack refused the upload ({error}); try again.")
-
-    call.bot.tasks.spawn(upload(), name=f"postmortem {incident.public_id}")
+    comment = messages.postmortem_comment(incident, call.user_id)
+    call.later(
+        upload_postmortem(call.bot, incident, comment=comment),
+        doing="uploading the post-mortem",
+    )
 
 
-def register(app: AsyncApp, bot: BotContext) -> None:
-    @app.action(blocks.ACTION_ITEM_DONE_ACTION)
-    async def done_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        bot.tasks.spawn(_done(*clicked(body)), name="action item done")
+async def _done(bot: BotContext, click: Click) -> None:
+    if click.number is None:
+        return
+    incident, item, changed = await action_items.mark_done(bot, click.number, click.user_id)
+    done = messages.action_item_done(item, item.done_by or click.user_id)
+    published = refresh_summary(bot, incident) if changed else None
+    await _show(bot, click, incident, done, published)
 
-    async def _done(value: str, channel: str | None, ts: str | None, user: str) -> None:
-        item_id = as_id(value)
-        if item_id is None:
-            return
-        try:
-            incident, item, changed = await action_items.mark_done(bot, item_id, user)
-        except UserError as exc:
-            await tell(bot, channel, user, str(exc))
-            return
-        if changed:
-            await refresh_summary(bot, incident)
-        if ts and ts != incident.summary_ts and channel:
-            # A reminder or an assignment DM: it now says the item is done.
-            await _replace(channel, ts, messages.action_item_done(item, item.done_by or user))
 
-    @app.action(blocks.REVIEW_HELD_ACTION)
-    async def review_held_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        bot.tasks.spawn(_held(*clicked(body)), name="review held")
+async def _held(bot: BotContext, click: Click) -> None:
+    if click.number is None:
+        return
+    outcome = await review.mark_held(bot, click.number, click.user_id)
+    incident = outcome.incident
+    held = messages.review_held(incident, incident.review_held_by or click.user_id)
+    published = review.held_published(bot, incident) if outcome.changed else None
+    await _show(bot, click, incident, held, published)
 
-    async def _held(value: str, channel: str | None, ts: str | None, user: str) -> None:
-        incident_id = as_id(value)
-        if incident_id is None:
-            return
-        try:
-            outcome = await review.mark_held(bot, incident_id, user)
-        except UserError as exc:
-            await tell(bot, channel, user, str(exc))
-            return
-        incident = outcome.incident
-        if outcome.changed:
-            await review.held_published(bot, incident)
-        if ts and ts != incident.summary_ts and channel:
-            await _replace(
-                channel, ts, messages.review_held(incident, incident.review_held_by or user)
-            )
 
-    async def _replace(channel: str, ts: str, message: Message) -> None:
-        try:
-            await bot.slack.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks
-            )
-        except SlackApiError as exc:
-            log.warning("could not update message %s: %s", ts, exc.response.get("error"))
+async def _show(
+    bot: BotContext,
+    click: Click,
+    incident: Incident,
+    message: Message,
+    published: Coroutine[Any, Any, None] | None,
+) -> None:
+    """After the commit: what shows the change (the summary), then, for a button pressed on a
+    reminder or a DM rather than on the summary, that message says what was done. A failure
+    is told as such: the change itself is saved."""
+
+    async def redraw() -> None:
+        if published is not None:
+            await published
+        if click.channel_id and click.message_ts and click.message_ts != incident.summary_ts:
+            await _replace(bot, click.channel_id, click.message_ts, message)
+
+    await errors.guarded(bot, click.person, redraw(), doing=SHOWING, outcome=errors.SAVED)
+
+
+async def _replace(bot: BotContext, channel: str, ts: str, message: Message) -> None:
+    try:
+        await bot.slack.chat_update(
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+    except SlackApiError as exc:
+        log.warning("could not update message %s: %s", ts, exc.response.get("error"))
+
+
+DONE = Button(_done, "marking the action item done")
+REVIEW_HELD = Button(_held, "marking the review held")

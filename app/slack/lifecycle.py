@@ -1,39 +1,39 @@
-"""Listeners that move an incident along its procedure: `/incident status`, `resolve`,
-`reopen`, the summary's Change status and Resolve buttons, and their modals."""
+"""Moving an incident along its procedure: `/incident status`, `resolve` and `reopen`, the
+status and resolve forms the summary's buttons open (app/slack/forms.py), and their
+submissions."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from sqlalchemy.exc import SQLAlchemyError
+from slack_sdk.models.views import View
 
 from app.context import BotContext
 from app.domain import lifecycle
-from app.services import incidents
 from app.services import lifecycle as service
-from app.services.errors import InvalidInput, UserError
-from app.slack.commands import COMMANDS, CommandCall
-from app.slack.common import as_id, clicked, incident_here, open_modal, tell
-from app.store.models import Incident
-from app.ui import blocks, modals
+from app.services import lookup
+from app.services.errors import UserError
+from app.slack import errors
+from app.slack.commands import CommandCall
+from app.slack.forms import OPENING, choice_of, open_form, submission_of
+from app.ui import modals
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 log = logging.getLogger(__name__)
 
-SAVE_TIMEOUT = 2.0
 _DATA_LOSS = {"yes": True, "no": False}
+SHOWING = "showing the change in Slack"
 
 
-@COMMANDS.command(
-    "status",
-    "status investigating|mitigating|resolved",
-    "Move the incident along Investigating → Mitigating → Resolved.",
-)
-async def _status(call: CommandCall) -> None:
-    incident = await incident_here(call)
+# ------------------------------------------------------------------------------ commands
+
+
+async def status_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     target = lifecycle.parse_status(call.args)
     if target is None:
         raise UserError(
@@ -46,36 +46,69 @@ async def _status(call: CommandCall) -> None:
     outcome = await service.change_status(call.bot, incident.id, target, call.user_id)
     await call.ack(outcome.message)
     if outcome.changed:
-        call.bot.tasks.spawn(
+        call.later(
             service.status_published(call.bot, outcome.incident),
-            name=f"status {incident.public_id}",
+            doing=SHOWING,
+            outcome=errors.SAVED,
         )
 
 
-@COMMANDS.command("resolve", "resolve", "Resolve the incident (opens the incident log form).")
-async def _resolve(call: CommandCall) -> None:
-    await _resolve_form(call, await incident_here(call))
+async def resolve_command(call: CommandCall) -> None:
+    await _resolve_form(call, await lookup.incident_here(call.bot, call.name, call.channel_id))
 
 
 async def _resolve_form(call: CommandCall, incident: Incident) -> None:
     service.check_can_resolve(incident)
     await call.ack()
-    call.bot.tasks.spawn(
-        open_modal(call.bot, call.trigger_id, modals.resolve_modal(incident), call.respond),
-        name=f"views.open resolve {incident.public_id}",
-    )
+    call.later(open_form(call.bot, call.trigger_id, modals.resolve_modal(incident)), doing=OPENING)
 
 
-@COMMANDS.command(
-    "reopen", "reopen [reason]", "Reopen a resolved incident (back to Investigating)."
-)
-async def _reopen(call: CommandCall) -> None:
-    incident = await incident_here(call)
+async def reopen_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     outcome = await service.reopen(call.bot, incident.id, call.user_id, call.args)
     await call.ack(outcome.message)
-    call.bot.tasks.spawn(
-        service.reopened_published(call.bot, outcome.incident), name=f"reopen {incident.public_id}"
+    call.later(
+        service.reopened_published(call.bot, outcome.incident), doing=SHOWING, outcome=errors.SAVED
     )
+
+
+# --------------------------------------------------------------------------------- forms
+
+
+async def status_form(bot: BotContext, incident_id: int) -> View:
+    return modals.status_modal(await lookup.incident_to_change_status(bot, incident_id))
+
+
+async def resolve_form(bot: BotContext, incident_id: int) -> View:
+    return modals.resolve_modal(await lookup.incident_to_resolve(bot, incident_id))
+
+
+async def status_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]) -> None:
+    chosen = await choice_of(ack, body, "status", "Pick a status.")
+    if chosen is None:
+        return
+    form, incident_id, target = chosen
+    if target == lifecycle.RESOLVED:
+        # Resolving needs the incident log's fields: the same modal becomes that form.
+        view = await errors.for_form(ack, "status", resolve_form(bot, incident_id))
+        if view is not None:
+            await ack(response_action="update", view=view)
+        return
+    outcome = await errors.for_form(
+        ack, "status", service.change_status(bot, incident_id, target, form.user_id)
+    )
+    if outcome is None:
+        return
+    await ack()
+    if outcome.changed:
+        errors.after_ack(
+            bot,
+            errors.Person(form.user_id, outcome.incident.channel_id),
+            service.status_published(bot, outcome.incident),
+            doing=SHOWING,
+            outcome=errors.SAVED,
+            name="status",
+        )
 
 
 def _resolution(view: dict[str, Any]) -> service.Resolution:
@@ -89,107 +122,35 @@ def _resolution(view: dict[str, Any]) -> service.Resolution:
     )
 
 
-def register(app: AsyncApp, bot: BotContext) -> None:
-    @app.action(blocks.CHANGE_STATUS_ACTION)
-    async def change_status_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        value, channel, _, user = clicked(body)
-        bot.tasks.spawn(
-            _open_for(str(body.get("trigger_id") or ""), value, channel, user, status=True),
-            name="views.open status",
+async def resolve_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]) -> None:
+    form = submission_of(body)
+    if form.incident_id is None:
+        await ack(response_action="errors", errors={"resolution": "This form is broken."})
+        return
+    resolution = _resolution(form.view)
+    outcome = await errors.for_form(
+        ack, "resolution", service.resolve(bot, form.incident_id, resolution, form.user_id)
+    )
+    if outcome is None:
+        return
+    await ack()
+    incident = outcome.incident
+    person = errors.Person(form.user_id, incident.channel_id)
+    if not outcome.changed:
+        errors.after_ack(
+            bot,
+            person,
+            errors.tell(bot, person, outcome.message),
+            doing="answering",
+            name="already resolved",
         )
-
-    @app.action(blocks.RESOLVE_ACTION)
-    async def resolve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        value, channel, _, user = clicked(body)
-        bot.tasks.spawn(
-            _open_for(str(body.get("trigger_id") or ""), value, channel, user, status=False),
-            name="views.open resolve",
-        )
-
-    async def _open_for(
-        trigger_id: str, value: str, channel: str | None, user: str, *, status: bool
-    ) -> None:
-        async def complain(text: str) -> None:
-            await tell(bot, channel, user, text)
-
-        incident_id = as_id(value)
-        if incident_id is None:
-            return
-        try:
-            incident = await incidents.load(bot, incident_id)
-            if status and not incident.is_open:
-                raise UserError(f"{incident.public_id} is resolved; `/incident reopen` reopens it.")
-            if not status:
-                service.check_can_resolve(incident)
-        except UserError as exc:
-            await complain(str(exc))
-            return
-        view = modals.status_modal(incident) if status else modals.resolve_modal(incident)
-        await open_modal(bot, trigger_id, view, complain)
-
-    @app.view(modals.STATUS_CALLBACK)
-    async def status_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
-        view = body["view"]
-        user = body["user"]["id"]
-        incident_id = modals.incident_id_of(view)
-        target = modals.selected_value(view, "status")
-        if incident_id is None or target is None:
-            await ack(response_action="errors", errors={"status": "Pick a status."})
-            return
-        try:
-            incident = await incidents.load(bot, incident_id)
-            if target == lifecycle.RESOLVED:
-                service.check_can_resolve(incident)
-                # Resolving needs the incident log's fields: the same modal becomes that form.
-                await ack(response_action="update", view=modals.resolve_modal(incident))
-                return
-            async with asyncio.timeout(SAVE_TIMEOUT):
-                outcome = await service.change_status(bot, incident_id, target, user)
-        except UserError as exc:
-            await ack(response_action="errors", errors={"status": str(exc)})
-            return
-        except (SQLAlchemyError, OSError, TimeoutError):
-            log.exception("could not save a status change")
-            await ack(response_action="errors", errors={"status": _NOT_SAVED})
-            return
-        await ack()
-        if outcome.changed:
-            bot.tasks.spawn(service.status_published(bot, outcome.incident), name="status")
-
-    @app.view(modals.RESOLVE_CALLBACK)
-    async def resolve_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
-        view = body["view"]
-        user = body["user"]["id"]
-        incident_id = modals.incident_id_of(view)
-        if incident_id is None:
-            await ack(response_action="errors", errors={"resolution": "This form is broken."})
-            return
-        try:
-            async with asyncio.timeout(SAVE_TIMEOUT):
-                outcome = await service.resolve(bot, incident_id, _resolution(view), user)
-        except InvalidInput as exc:
-            await ack(response_action="errors", errors={exc.field: exc.message})
-            return
-        except UserError as exc:
-            await ack(response_action="errors", errors={"resolution": str(exc)})
-            return
-        except (SQLAlchemyError, OSError, TimeoutError):
-            log.exception("could not save a resolution")
-            await ack(response_action="errors", errors={"resolution": _NOT_SAVED})
-            return
-        await ack()
-        incident = outcome.incident
-        if outcome.changed:
-            log.info("resolved %s", incident.public_id, extra={"incident": incident.public_id})
-            bot.tasks.spawn(
-                service.resolved_published(bot, incident), name=f"resolved {incident.public_id}"
-            )
-        else:
-            bot.tasks.spawn(
-                tell(bot, incident.channel_id, user, outcome.message), name="already resolved"
-            )
-
-
-_NOT_SAVED = "Could not be saved (database unavailable). Nothing was changed; try again."
+        return
+    log.info("resolved %s", incident.public_id, extra={"incident": incident.public_id})
+    errors.after_ack(
+        bot,
+        person,
+        service.resolved_published(bot, incident),
+        doing=SHOWING,
+        outcome=errors.SAVED,
+        name=f"resolved {incident.public_id}",
+    )

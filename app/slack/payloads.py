@@ -125,14 +125,19 @@ def _check_depth(value: dict[str, Any], where: str) -> None:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _object(container: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    """`container[key]`, which must be an object."""
+def _required(container: dict[str, Any], key: str, where: str, kind: type, noun: str) -> Any:
+    """`container[key]`, which must be there and be a `kind` (`noun` in the message)."""
     if key not in container:
         raise MalformedPayload(f"{where}.{key} is missing")
     value = container[key]
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{where}.{key} is not an object")
+    if not isinstance(value, kind):
+        raise MalformedPayload(f"{where}.{key} is not {noun}")
     return value
+
+
+def _object(container: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """`container[key]`, which must be an object."""
+    return _required(container, key, where, dict, "an object")
 
 
 def _optional_object(container: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -146,12 +151,7 @@ def _optional_object(container: dict[str, Any], key: str, where: str) -> dict[st
 
 
 def _string(container: dict[str, Any], key: str, where: str) -> str:
-    if key not in container:
-        raise MalformedPayload(f"{where}.{key} is missing")
-    value = container[key]
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{where}.{key} is not a string")
-    return value
+    return _required(container, key, where, str, "a string")
 
 
 def _optional_string(container: dict[str, Any], key: str, where: str) -> None:

@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.domain.command_text import parse_user_mention
-from app.services import roles
+from app.services import lookup, roles
 from app.services.errors import UserError
-from app.slack.commands import COMMANDS, CommandCall
-from app.slack.common import incident_here
+from app.slack import errors
+from app.slack.commands import CommandCall
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 
-@COMMANDS.command("lead", "lead @user", "Name the incident lead; they are invited to the channel.")
-async def _lead(call: CommandCall) -> None:
-    incident = await incident_here(call)
+async def lead_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     lead_id = parse_user_mention(call.args)
     if lead_id is None:
         raise UserError("Name one person with a mention: `/incident lead @name`.")
     outcome = await roles.assign_lead(call.bot, incident.id, lead_id, call.user_id)
     await call.ack(outcome.message)
-    if not outcome.changed:
-        return
+    if outcome.changed:
+        call.later(
+            _publish(call, outcome.incident), doing="showing the new lead", outcome=errors.SAVED
+        )
 
-    async def publish() -> None:
-        problem = await roles.lead_published(call.bot, outcome.incident, call.user_id)
-        if problem:
-            await call.respond(problem)
 
-    call.bot.tasks.spawn(publish(), name=f"lead {incident.public_id}")
+async def _publish(call: CommandCall, incident: Incident) -> None:
+    problem = await roles.lead_published(call.bot, incident, call.user_id)
+    if problem:
+        await call.respond(problem)

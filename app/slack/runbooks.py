@@ -3,73 +3,61 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
+from typing import TYPE_CHECKING
 
 from app.context import BotContext
+from app.domain.runbooks import Runbook
 from app.logs import incident_context
+from app.services import lookup
 from app.services import runbooks as service
 from app.services.errors import UserError
-from app.slack.commands import COMMANDS, CommandCall
-from app.store import incidents as store
-from app.ui import blocks
+from app.slack.buttons import Button, Click
+from app.slack.commands import CommandCall
+from app.ui.runbooks import runbook_list, runbook_text
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 log = logging.getLogger(__name__)
 
 
-@COMMANDS.command(
-    "runbook",
-    "runbook [type]",
-    "Post a runbook as a checklist in this incident channel; without a type, list them.",
-)
-async def _runbook(call: CommandCall) -> None:
+async def runbook_command(call: CommandCall) -> None:
     bot = call.bot
-    key = call.args.split()[0].lower() if call.args else ""
+    key = call.first_arg.lower()
     if not key:
-        await call.ack(blocks.runbook_list(bot.runbooks))
+        await call.ack(runbook_list(bot.runbooks))
         return
     runbook = bot.runbooks.get(key)
     if runbook is None:
-        raise UserError(f"There is no runbook `{key}`.\n{blocks.runbook_list(bot.runbooks)}")
-    async with bot.sessions() as session:
-        incident = await store.by_channel(session, call.channel_id)
+        raise UserError(f"There is no runbook `{key}`.\n{runbook_list(bot.runbooks)}")
+    incident = await lookup.find_incident(bot, channel_id=call.channel_id)
     if incident is None:
         # Outside an incident there is no timeline to record ticks in: show it to the asker.
         await call.ack(
-            blocks.runbook_text(runbook)
-            + "\n_Run this in an incident channel to post it as a checklist._"
+            runbook_text(runbook) + "\n_Run this in an incident channel to post it as a checklist._"
         )
         return
     await call.ack()
-
-    async def post() -> None:
-        with incident_context(incident.public_id):
-            await service.post_checklist(bot, incident, runbook, actor_id=call.user_id)
-
-    bot.tasks.spawn(post(), name=f"runbook {key} {incident.public_id}")
+    call.later(_post(call, incident, runbook), doing="posting the checklist")
 
 
-def register(app: AsyncApp, bot: BotContext) -> None:
-    @app.action(blocks.RUNBOOK_ACTION)
-    async def step_ticked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        action = body["actions"][0]
-        container = body.get("container") or {}
-        channel_id = container.get("channel_id") or (body.get("channel") or {}).get("id")
-        message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-        if not channel_id or not message_ts:
-            log.warning("runbook tick without a channel message: %s", container)
-            return
-        bot.tasks.spawn(
-            service.record_tick(
-                bot,
-                channel_id=channel_id,
-                message_ts=message_ts,
-                block_id=str(action.get("block_id") or ""),
-                user_id=body["user"]["id"],
-                done=bool(action.get("selected_options")),
-            ),
-            name="runbook tick",
-        )
+async def _post(call: CommandCall, incident: Incident, runbook: Runbook) -> None:
+    with incident_context(incident.public_id):
+        await service.post_checklist(call.bot, incident, runbook, actor_id=call.user_id)
+
+
+async def _tick(bot: BotContext, click: Click) -> None:
+    if not click.channel_id or not click.message_ts:
+        log.warning("runbook tick without a channel message (%s)", click.action.get("block_id"))
+        return
+    await service.record_tick(
+        bot,
+        channel_id=click.channel_id,
+        message_ts=click.message_ts,
+        block_id=str(click.action.get("block_id") or ""),
+        user_id=click.user_id,
+        done=bool(click.action.get("selected_options")),
+    )
+
+
+TICK = Button(_tick, "recording your tick")

@@ -12,76 +12,62 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.domain import captured
 from app.domain.slack_ts import is_slack_ts
-from app.services import timeline
+from app.services import lookup, timeline
 from app.services.capture import Capture, MessageDeleted, MessageEdited, Reaction
 from app.services.errors import UserError
-from app.slack.commands import COMMANDS, CommandCall
-from app.store import incidents as store
-from app.store.models import Incident
-from app.ui.timeline_view import format_note_echo, timeline_message
+from app.slack import errors
+from app.slack.commands import CommandCall
+from app.ui.timeline import format_note_echo, timeline_message
 
 log = logging.getLogger(__name__)
 
-NOT_AN_INCIDENT_CHANNEL = (
-    "This is not an incident channel. Run `/incident {name}` in the channel of the incident "
-    "(its name starts with `incident-`)."
-)
+
+# ------------------------------------------------------------------------------ commands
 
 
-async def _incident_here(call: CommandCall) -> Incident:
-    async with call.bot.sessions() as session:
-        incident = await store.by_channel(session, call.channel_id)
-    if incident is None:
-        raise UserError(NOT_AN_INCIDENT_CHANNEL.format(name=call.name))
-    return incident
-
-
-@COMMANDS.command("note", "note <text>", "Add a note to the incident's timeline.")
-async def _note(call: CommandCall) -> None:
+async def note_command(call: CommandCall) -> None:
     if not call.args:
         raise UserError("Write the note after the command: `/incident note Rolled back to v42`.")
-    incident = await _incident_here(call)
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     entry = await timeline.add_note(call.bot, incident.id, call.user_id, call.args)
     await call.ack()
-    call.bot.tasks.spawn(_echo_note(call, incident, entry.id), name=f"note {incident.public_id}")
+    call.later(
+        _echo_note(call, entry.id),
+        doing="showing your note in the channel",
+        outcome="your note is in the timeline",
+    )
 
 
-async def _echo_note(call: CommandCall, incident: Incident, entry_id: int) -> None:
-    """Show the saved note to the channel; a failure is told to its author, the note stays."""
-    try:
-        posted = await call.bot.slack.chat_postMessage(
-            channel=incident.channel_id, text=format_note_echo(call.user_id, call.args)
-        )
-    except SlackApiError as exc:
-        log.warning("note echo in %s failed: %s", incident.public_id, exc.response.get("error"))
-        await call.respond(
-            "Your note is in the timeline, but I could not show it in the channel "
-            f"({exc.response.get('error')})."
-        )
-        return
+async def _echo_note(call: CommandCall, entry_id: int) -> None:
+    """Show the saved note to the channel (the incident's: it was typed there)."""
+    posted = await call.bot.slack.chat_postMessage(
+        channel=call.channel_id, text=format_note_echo(call.user_id, call.args)
+    )
     await timeline.link_message(call.bot, entry_id, posted["ts"])
 
 
-@COMMANDS.command("timeline", "timeline [page]", "Show the incident's timeline (only you see it).")
-async def _timeline(call: CommandCall) -> None:
+async def timeline_command(call: CommandCall) -> None:
     page: int | None = None
     if call.args:
         if not call.args.isdigit() or int(call.args) < 1:
             raise UserError("Give a page number: `/incident timeline 2`.")
         page = int(call.args)
-    incident = await _incident_here(call)
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     entries = await timeline.entries(call.bot, incident.id)
     message = timeline_message(incident, entries, call.bot.settings.tz, page)
     await call.ack(message.text, layout=message.blocks)
+
+
+# -------------------------------------------------------------------------------- events
 
 
 def event_id(body: dict[str, Any]) -> str:
@@ -109,7 +95,9 @@ def parse_reaction(
     if name not in emoji or item.get("type") != "message":
         return None
     channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
-    if not (isinstance(channel, str) and is_slack_ts(ts) and isinstance(user, str)):
+    if not (isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str)):
+        return None
+    if not is_slack_ts(ts):
         return None
     return Reaction(event_id(body), channel, ts, user, name, retry)
 
@@ -145,32 +133,67 @@ def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted
     return None
 
 
-def register(app: AsyncApp, bot: BotContext) -> None:
-    capture = Capture(bot)
-    emoji = frozenset(bot.policy.timeline_emoji)
+@dataclass(frozen=True)
+class Watch:
+    """What the event listeners filter with, and the service they hand the rest to."""
 
-    @app.event("reaction_added")
-    async def reaction_added(body: dict[str, Any], request: AsyncBoltRequest) -> None:
-        reaction = parse_reaction(body, emoji, retry=is_retry(request))
-        if reaction is None or bot.incident_channels.known_not_incident(reaction.channel):
-            return
-        bot.tasks.spawn(capture.reaction_added(reaction), name=f"capture {reaction.ts}")
+    capture: Capture
+    emoji: frozenset[str]
 
-    @app.event("reaction_removed")
-    async def reaction_removed(body: dict[str, Any]) -> None:
-        reaction = parse_reaction(body, emoji)
-        if reaction is None or bot.incident_channels.known_not_incident(reaction.channel):
-            return
-        bot.tasks.spawn(capture.reaction_removed(reaction), name=f"uncapture {reaction.ts}")
+    @classmethod
+    def of(cls, bot: BotContext) -> Watch:
+        return cls(Capture(bot), frozenset(bot.policy.timeline_emoji))
 
-    @app.event("message")
-    async def message(body: dict[str, Any]) -> None:
-        # Every subtype lands here (new messages, joins, bot posts...): all are acked, and only
-        # edits and deletions of captured messages matter.
-        change = parse_message_change(body)
-        if change is None or bot.incident_channels.known_not_incident(change.channel):
-            return
-        if isinstance(change, MessageEdited):
-            bot.tasks.spawn(capture.message_edited(change), name=f"edit {change.ts}")
-        else:
-            bot.tasks.spawn(capture.message_deleted(change), name=f"delete {change.ts}")
+
+_AGAIN = "nothing was changed; remove the reaction and add it again"
+
+
+async def reaction_added(
+    bot: BotContext, watch: Watch, body: dict[str, Any], request: AsyncBoltRequest
+) -> None:
+    reaction = parse_reaction(body, watch.emoji, retry=is_retry(request))
+    _hand_over(bot, reaction, watch.capture.reaction_added, "adding that message to the timeline")
+
+
+async def reaction_removed(bot: BotContext, watch: Watch, body: dict[str, Any]) -> None:
+    reaction = parse_reaction(body, watch.emoji)
+    _hand_over(
+        bot, reaction, watch.capture.reaction_removed, "taking that message out of the timeline"
+    )
+
+
+def _hand_over(
+    bot: BotContext,
+    reaction: Reaction | None,
+    capture: Callable[[Reaction], Coroutine[Any, Any, Any]],
+    doing: str,
+) -> None:
+    """A timeline emoji in a channel that may be an incident's: to the capture service, and
+    a failure to the person who reacted."""
+    if reaction is None or bot.incident_channels.known_not_incident(reaction.channel):
+        return
+    errors.after_ack(
+        bot,
+        errors.Person(reaction.user, reaction.channel),
+        capture(reaction),
+        doing=doing,
+        outcome=_AGAIN,
+        name=f"{doing} {reaction.ts}",
+    )
+
+
+async def message_changed(bot: BotContext, watch: Watch, body: dict[str, Any]) -> None:
+    # Every subtype lands here (new messages, joins, bot posts...): all are acked, and only
+    # edits and deletions of captured messages matter. Nobody asked the bot for anything: a
+    # failure is only logged.
+    change = parse_message_change(body)
+    if change is None or bot.incident_channels.known_not_incident(change.channel):
+        return
+    if isinstance(change, MessageEdited):
+        work, doing = watch.capture.message_edited(change), f"capturing the edit of {change.ts}"
+    else:
+        work, doing = (
+            watch.capture.message_deleted(change),
+            f"capturing the deletion of {change.ts}",
+        )
+    errors.after_ack(bot, None, work, doing=doing, name=doing)

@@ -3,48 +3,28 @@
 
 from __future__ import annotations
 
-import logging
-
-from slack_sdk.errors import SlackApiError
-
-from app.services import listing, updates
-from app.slack.commands import COMMANDS, CommandCall
-from app.slack.common import incident_here
+from app.services import listing, lookup, updates
+from app.slack.commands import CommandCall
 from app.ui import messages
 
-log = logging.getLogger(__name__)
 
-
-@COMMANDS.command(
-    "update",
-    "update <text>",
-    "Post a status update here (and in the incidents channel for public incidents).",
-)
-async def _update(call: CommandCall) -> None:
-    incident = await incident_here(call)
+async def update_command(call: CommandCall) -> None:
+    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
     incident = await updates.record_update(call.bot, incident.id, call.args, call.user_id)
     await call.ack()
-
-    async def publish() -> None:
-        try:
-            await updates.publish_update(call.bot, incident, call.args, call.user_id)
-        except SlackApiError as exc:
-            log.error("update of %s not posted: %s", incident.public_id, exc.response.get("error"))
-            await call.respond(
-                f":warning: Your update is in the timeline, but Slack refused to post it "
-                f"({exc.response.get('error')})."
-            )
-
-    call.bot.tasks.spawn(publish(), name=f"update {incident.public_id}")
+    call.later(
+        updates.publish_update(call.bot, incident, call.args, call.user_id),
+        doing="posting your update",
+        outcome="your update is in the timeline",
+    )
 
 
-@COMMANDS.command("list", "list", "List open incidents, most severe first.")
-async def _list(call: CommandCall) -> None:
+async def list_command(call: CommandCall) -> None:
     # Private incidents need a membership check with Slack: answer after the ack.
     await call.ack()
+    call.later(_answer_list(call), doing="listing the open incidents")
 
-    async def answer() -> None:
-        found = await listing.open_incidents_for(call.bot, call.user_id)
-        await call.respond(messages.incident_list(found, call.bot.clock.now()))
 
-    call.bot.tasks.spawn(answer(), name="list")
+async def _answer_list(call: CommandCall) -> None:
+    found = await listing.open_incidents_for(call.bot, call.user_id)
+    await call.respond(messages.incident_list(found, call.bot.clock.now()))

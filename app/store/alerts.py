@@ -2,38 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import AlertLink, Incident, Status
+from app.domain.lifecycle import Status
+from app.store.models import AlertLink, Incident
 
 
 async def open_link(session: AsyncSession, source: str, fingerprint: str) -> AlertLink | None:
     """The newest link of this alert to an incident that is still open."""
-    stmt = (
-        select(AlertLink)
-        .join(Incident, Incident.id == AlertLink.incident_id)
-        .where(
-            AlertLink.source == source,
-            AlertLink.fingerprint == fingerprint,
-            Incident.status != Status.RESOLVED,
-        )
-        .order_by(AlertLink.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await _newest_open_link(session, source, AlertLink.fingerprint == fingerprint)
 
 
 async def open_link_in_group(session: AsyncSession, source: str, group: str) -> AlertLink | None:
     """A link of another alert of the same sender group, whose incident is still open."""
+    return await _newest_open_link(session, source, AlertLink.group_key == group)
+
+
+async def _newest_open_link(
+    session: AsyncSession, source: str, which: ColumnElement[bool]
+) -> AlertLink | None:
     stmt = (
         select(AlertLink)
         .join(Incident, Incident.id == AlertLink.incident_id)
-        .where(
-            AlertLink.source == source,
-            AlertLink.group_key == group,
-            Incident.status != Status.RESOLVED,
-        )
+        .where(AlertLink.source == source, which, Incident.status != Status.RESOLVED)
         .order_by(AlertLink.id.desc())
         .limit(1)
     )

@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import DayCounter, Incident, Status
+from app.domain.lifecycle import Status
+from app.store.db import changed_rows, insert_for
+from app.store.models import DayCounter, Incident
 
 
 async def next_sequence(session: AsyncSession, day: date) -> int:
@@ -18,12 +19,14 @@ async def next_sequence(session: AsyncSession, day: date) -> int:
     An upsert on a per-day counter row serialises concurrent declares on the row itself, so two
     people declaring in the same second get different numbers without retry loops.
     """
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DayCounter).values(day=day, last_seq=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DayCounter.day], set_={"last_seq": DayCounter.last_seq + 1}
-    ).returning(DayCounter.last_seq)
+    stmt = (
+        insert_for(session)(DayCounter)
+        .values(day=day, last_seq=1)
+        .on_conflict_do_update(
+            index_elements=[DayCounter.day], set_={"last_seq": DayCounter.last_seq + 1}
+        )
+        .returning(DayCounter.last_seq)
+    )
     return int((await session.execute(stmt)).scalar_one())
 
 
@@ -73,7 +76,8 @@ async def claim_setup(
     A compare-and-set in one UPDATE, so two replicas (or a retry racing the first run) never
     set up the same incident at once.
     """
-    result = await session.execute(
+    claimed = await changed_rows(
+        session,
         update(Incident)
         .where(
             Incident.id == incident_id,
@@ -84,9 +88,9 @@ async def claim_setup(
             setup_attempts=Incident.setup_attempts + 1,
             setup_lease_until=now + lease,
             updated_at=now,
-        )
+        ),
     )
-    return result.rowcount == 1
+    return claimed == 1
 
 
 async def interrupted_setups(session: AsyncSession, now: datetime, grace: timedelta) -> list[int]:
@@ -112,13 +116,14 @@ async def lock(session: AsyncSession, incident_id: int, now: datetime) -> Incide
     both reading the old state (and, on SQLite, failing to upgrade a read transaction). The row
     is then read fresh, so the caller validates against what is really stored.
     """
-    result = await session.execute(
+    locked = await changed_rows(
+        session,
         update(Incident)
         .where(Incident.id == incident_id)
         .values(updated_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount == 0:
+    if locked == 0:
         return None
     return await session.get(Incident, incident_id, populate_existing=True)
 
@@ -136,7 +141,8 @@ async def open_incidents(session: AsyncSession) -> list[Incident]:
 async def channel_ids(session: AsyncSession) -> dict[str, int]:
     """Every incident channel id, with its incident's id."""
     stmt = select(Incident.channel_id, Incident.id).where(Incident.channel_id.is_not(None))
-    return {channel: incident_id for channel, incident_id in (await session.execute(stmt)).all()}
+    rows = (await session.execute(stmt)).all()
+    return {channel: incident_id for channel, incident_id in rows if channel is not None}
 
 
 async def id_for_channel(session: AsyncSession, channel_id: str) -> int | None:

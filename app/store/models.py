@@ -19,17 +19,12 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.domain.lifecycle import Status
 from app.store.types import UTCDateTime
 
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
-
-
-class Status:
-    INVESTIGATING = "investigating"
-    MITIGATING = "mitigating"
-    RESOLVED = "resolved"
 
 
 class DayCounter(Base):

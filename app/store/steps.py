@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.store.models import ScheduledStep, StepMessage, StepStatus
+from app.store.db import changed_rows, insert_for
+from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
 
-_steps = ScheduledStep.__table__
+_steps = cast(Table, ScheduledStep.__table__)
 LIVE_KEY = "status <> 'cancelled' AND dedupe_key IS NOT NULL"  # the partial unique index's WHERE
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind else "sqlite"
 
 
 async def insert(
@@ -36,8 +32,7 @@ async def insert(
     The partial unique index on (incident_id, dedupe_key) decides, so two processes scheduling
     the same page at once end up with one row, without a lock or a retry loop.
     """
-    insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    stmt = insert_(ScheduledStep).values(
+    stmt = insert_for(session)(ScheduledStep).values(
         incident_id=incident_id,
         kind=kind,
         dedupe_key=key,
@@ -53,10 +48,10 @@ async def insert(
     )
     # The predicate is spelled exactly as the index's, literally: PostgreSQL must be able to
     # prove the arbiter index from it, which a bound parameter would prevent.
-    stmt = stmt.on_conflict_do_nothing(
+    returning = stmt.on_conflict_do_nothing(
         index_elements=["incident_id", "dedupe_key"], index_where=text(LIVE_KEY)
     ).returning(ScheduledStep.id)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(returning)).scalar_one_or_none()
 
 
 async def claim_due(
@@ -83,7 +78,7 @@ async def claim_due(
     )
     if step_ids is not None:
         due = due.where(ScheduledStep.id.in_(list(step_ids)))
-    if _dialect(session) == "postgresql":
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     stmt = (
         update(_steps)
@@ -100,6 +95,52 @@ async def claim_due(
     return sorted((await session.execute(stmt)).scalars())
 
 
+async def load_claimed(
+    session: AsyncSession, step_ids: Sequence[int]
+) -> list[tuple[ScheduledStep, Incident, list[StepMessage]]]:
+    """The claimed steps with their incidents, in due order, and what each already sent.
+
+    Only a step tried before can have sent something, so only those are asked for messages.
+    """
+    rows = (
+        await session.execute(
+            select(ScheduledStep, Incident)
+            .join(Incident, Incident.id == ScheduledStep.incident_id)
+            .where(ScheduledStep.id.in_(list(step_ids)))
+            .order_by(ScheduledStep.next_attempt_at, ScheduledStep.id)
+        )
+    ).all()
+    retried = [step.id for step, _ in rows if step.attempts > 1]
+    sent: dict[int, list[StepMessage]] = {}
+    if retried:
+        messages = await session.execute(
+            select(StepMessage).where(StepMessage.step_id.in_(retried))
+        )
+        for message in messages.scalars():
+            sent.setdefault(message.step_id, []).append(message)
+    return [(step, incident, sent.get(step.id, [])) for step, incident in rows]
+
+
+async def settle(session: AsyncSession, step_id: int, worker: str, **values: Any) -> bool:
+    """Record how a claimed step ended; False if it is no longer pending and held by `worker`.
+
+    Cancelled meanwhile (acknowledged, resolved) or taken over after its lease ran out: the
+    caller then plans nothing from what it believed.
+    """
+    changed = await changed_rows(
+        session,
+        update(ScheduledStep)
+        .where(
+            ScheduledStep.id == step_id,
+            ScheduledStep.status == StepStatus.PENDING,
+            ScheduledStep.claimed_by == worker,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False),
+    )
+    return bool(changed)
+
+
 async def reschedule(
     session: AsyncSession, step_id: int, due_at: datetime, now: datetime, **fields: Any
 ) -> bool:
@@ -107,16 +148,17 @@ async def reschedule(
 
     A step in flight keeps its lease: shortening it would let a second worker claim it.
     """
-    result = await session.execute(
+    changed = await changed_rows(
+        session,
         update(_steps)
         .where(
             _steps.c.id == step_id,
             _steps.c.status == StepStatus.PENDING,
             or_(_steps.c.claimed_by.is_(None), _steps.c.next_attempt_at <= now),
         )
-        .values(due_at=due_at, next_attempt_at=due_at, updated_at=now, **fields)
+        .values(due_at=due_at, next_attempt_at=due_at, updated_at=now, **fields),
     )
-    return bool(result.rowcount)
+    return bool(changed)
 
 
 async def cancel_pending(
@@ -135,10 +177,10 @@ async def cancel_pending(
     ]
     if levels is not None:
         conditions.append(_steps.c.level.in_(list(levels)))
-    result = await session.execute(
-        update(_steps).where(*conditions).values(status=StepStatus.CANCELLED, updated_at=now)
+    return await changed_rows(
+        session,
+        update(_steps).where(*conditions).values(status=StepStatus.CANCELLED, updated_at=now),
     )
-    return int(result.rowcount or 0)
 
 
 async def for_incident(
@@ -153,18 +195,6 @@ async def for_incident(
     if statuses is not None:
         stmt = stmt.where(ScheduledStep.status.in_(list(statuses)))
     return list((await session.execute(stmt.order_by(ScheduledStep.id))).scalars())
-
-
-async def count_for_incident(session: AsyncSession, incident_id: int, kind: str) -> int:
-    stmt = select(func.count()).where(
-        ScheduledStep.incident_id == incident_id, ScheduledStep.kind == kind
-    )
-    return int((await session.execute(stmt)).scalar_one())
-
-
-async def messages_of_step(session: AsyncSession, step_id: int) -> list[StepMessage]:
-    stmt = select(StepMessage).where(StepMessage.step_id == step_id).order_by(StepMessage.id)
-    return list((await session.execute(stmt)).scalars())
 
 
 async def messages_of_kind(session: AsyncSession, incident_id: int, kind: str) -> list[StepMessage]:
@@ -185,10 +215,10 @@ async def messages_of_kind(session: AsyncSession, incident_id: int, kind: str) -
 __all__ = [
     "cancel_pending",
     "claim_due",
-    "count_for_incident",
     "for_incident",
     "insert",
+    "load_claimed",
     "messages_of_kind",
-    "messages_of_step",
     "reschedule",
+    "settle",
 ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.store.db import changed_rows, insert_for
 from app.store.models import ProcessedEvent, TimelineEntry
 
 
@@ -19,21 +19,18 @@ async def claim_event(session: AsyncSession, event_id: str, now: datetime) -> bo
     event's effect, so the effect and the mark commit (or roll back) together. On SQLite this is
     the transaction's first statement, which makes it a writer from the start.
     """
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(ProcessedEvent).values(event_id=event_id, received_at=now)
-    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["event_id"]))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    stmt = insert_for(session)(ProcessedEvent).values(event_id=event_id, received_at=now)
+    return (
+        await changed_rows(session, stmt.on_conflict_do_nothing(index_elements=["event_id"])) == 1
+    )
 
 
 async def claim_events(session: AsyncSession, event_ids: list[str], now: datetime) -> set[str]:
     """`claim_event` for many events in one statement; returns the ids claimed now."""
     if not event_ids:
         return set()
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(ProcessedEvent)
+        insert_for(session)(ProcessedEvent)
         .values([{"event_id": event_id, "received_at": now} for event_id in event_ids])
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(ProcessedEvent.event_id)
@@ -50,10 +47,9 @@ async def event_seen(session: AsyncSession, event_id: str) -> bool:
 
 async def prune_events(session: AsyncSession, before: datetime) -> int:
     """Forget event ids received before `before`; returns how many were deleted."""
-    result = await session.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
+    return await changed_rows(
+        session, delete(ProcessedEvent).where(ProcessedEvent.received_at < before)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def entry_for_message(

@@ -5,28 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownTextObject, SectionBlock
 
 from app.domain import lifecycle
 from app.domain.durations import format_hours_minutes
-from app.store.models import ActionItem, Incident
-from app.ui.blocks import (
-    Message,
-    _clip,
-    done_button,
-    duration_text,
-    format_time,
-    item_line,
-    review_held_button,
-)
+from app.domain.formatting import duration_text, format_time, item_line
+from app.ui.common import Message, clip, section
+from app.ui.followup import done_button, review_held_button
+
+if TYPE_CHECKING:
+    from app.store.models import ActionItem, Incident
 
 LIST_MAX = 40
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))
 
 
 def review_owner_id(incident: Incident) -> str:
@@ -43,7 +36,7 @@ def status_update(incident: Incident, text: str, actor_id: str, *, broadcast: bo
     if broadcast:
         head += f": {incident.title}"
     body = f"{head}\n{text}"
-    return Message(text=_clip(body, 3000), blocks=[_section(body)])
+    return Message(text=clip(body, 3000), blocks=[section(body)])
 
 
 def resolved_comment(incident: Incident, review_due: datetime, tz: ZoneInfo) -> str:
@@ -84,10 +77,10 @@ def review_reminder(incident: Incident, *, now: datetime, due: datetime, tz: Zon
         "`/incident postmortem` posts the draft again."
     )
     blocks: list[Block] = [
-        _section(text),
+        section(text),
         ActionsBlock(block_id="review", elements=[review_held_button(incident)]),
     ]
-    return Message(text=_clip(text, 3000), blocks=blocks)
+    return Message(text=clip(text, 3000), blocks=blocks)
 
 
 def review_held(incident: Incident, actor_id: str) -> Message:
@@ -95,7 +88,7 @@ def review_held(incident: Incident, actor_id: str) -> Message:
         f":white_check_mark: The post-incident review of {incident.public_id} is held "
         f"(marked by <@{actor_id}>)."
     )
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def action_item_assigned(item: ActionItem, incident: Incident, actor_id: str) -> Message:
@@ -103,7 +96,7 @@ def action_item_assigned(item: ActionItem, incident: Incident, actor_id: str) ->
         f":clipboard: <@{actor_id}> gave you an action item from *{incident.public_id}* "
         f"(<#{incident.channel_id}>):\n{item_line(item)}"
     )
-    return Message(text=_clip(text, 3000), blocks=[_with_done(text, item)])
+    return Message(text=clip(text, 3000), blocks=[_with_done(text, item)])
 
 
 def action_item_reminder(item: ActionItem, incident: Incident) -> Message:
@@ -113,20 +106,20 @@ def action_item_reminder(item: ActionItem, incident: Incident) -> Message:
         f":alarm_clock: {owner} an action item from *{incident.public_id}* "
         f"(<#{incident.channel_id}>) was due {due} and is not done:\n{item.text}"
     )
-    return Message(text=_clip(text, 3000), blocks=[_with_done(text, item)])
+    return Message(text=clip(text, 3000), blocks=[_with_done(text, item)])
 
 
 def _with_done(text: str, item: ActionItem) -> SectionBlock:
     return SectionBlock(
         block_id=f"action_item_{item.id}",
-        text=MarkdownTextObject(text=_clip(text, 3000)),
+        text=MarkdownTextObject(text=clip(text, 3000)),
         accessory=done_button(item),
     )
 
 
 def action_item_done(item: ActionItem, actor_id: str) -> Message:
     text = f":white_check_mark: Done: {item.text} (marked by <@{actor_id}>)"
-    return Message(text=_clip(text, 3000), blocks=[_section(text)])
+    return Message(text=clip(text, 3000), blocks=[section(text)])
 
 
 def incident_list(incidents: Sequence[Incident], now: datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -17,10 +17,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from app.config.policy import Policy
 from app.domain import lifecycle
-from app.store.models import Incident
-from app.ui.blocks import _clip, severity_label
+from app.domain.policy import Policy
+from app.ui.common import clip, severity_label
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 SEVERITY_CALLBACK = "incident_severity"
 STATUS_CALLBACK = "incident_status"
@@ -58,13 +60,13 @@ def selected_value(view: dict[str, Any], block_id: str) -> str | None:
 
 def _about(incident: Incident) -> SectionBlock:
     return SectionBlock(
-        text=MarkdownTextObject(text=_clip(f"*{incident.public_id}*: {incident.title}", 3000))
+        text=MarkdownTextObject(text=clip(f"*{incident.public_id}*: {incident.title}", 3000))
     )
 
 
 def severity_modal(incident: Incident, policy: Policy) -> View:
     options = [
-        Option(value=key, text=_clip(severity_label(policy, key), 75))
+        Option(value=key, text=clip(severity_label(policy, key), 75))
         for key in policy.severity_keys
     ]
     current = next((o for o in options if o.value == incident.severity), None)

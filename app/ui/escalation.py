@@ -8,43 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
 
-from app.config.policy import EscalationLevel, Policy
 from app.domain.durations import format_duration
-from app.domain.escalation import level_names
-from app.store.models import Incident
-from app.ui.blocks import ACKNOWLEDGE_ACTION, Message
+from app.domain.escalation import SNOOZE_CHOICES, level_names
+from app.domain.formatting import human_minutes, short_time
+from app.domain.policy import EscalationLevel, Policy
+from app.ui.common import Message, section
+from app.ui.summary import ACKNOWLEDGE_ACTION
+
+if TYPE_CHECKING:
+    from app.store.models import Incident
 
 ACK_ACTION = ACKNOWLEDGE_ACTION  # shared with the summary's button
 SNOOZE_ACTION = "escalation_snooze"
-SNOOZE_CHOICES = (timedelta(minutes=15), timedelta(hours=1))
-SECTION_MAX = 3000
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def short_time(when: datetime, tz: ZoneInfo) -> str:
-    local = when.astimezone(tz)
-    return local.strftime("%H:%M ") + (local.tzname() or "")
-
-
-def human_minutes(delta: timedelta) -> str:
-    """Whole minutes for people ("15 minutes"); seconds only when under a minute."""
-    seconds = int(delta.total_seconds())
-    if seconds >= 60:
-        seconds -= seconds % 60
-    return format_duration(timedelta(seconds=max(seconds, 0)))
 
 
 def _incident_ref(incident: Incident, policy: Policy) -> str:
@@ -55,15 +35,11 @@ def mentions(user_ids: Sequence[str]) -> str:
     return " ".join(f"<@{user}>" for user in user_ids)
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, SECTION_MAX)))
-
-
 def with_ack_button(text: str, incident: Incident) -> Message:
     return Message(
         text=text,
         blocks=[
-            _section(text),
+            section(text),
             ActionsBlock(
                 block_id="escalation_ack",
                 elements=[
@@ -83,12 +59,12 @@ def settled(text: str, note: str) -> Message:
     """A page or reminder once it needs no answer: its text, the buttons replaced by a note."""
     return Message(
         text=text,
-        blocks=[_section(text), ContextBlock(elements=[MarkdownTextObject(text=note)])],
+        blocks=[section(text), ContextBlock(elements=[MarkdownTextObject(text=note)])],
     )
 
 
 def notice(text: str) -> Message:
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 # ----------------------------------------------------------------------------------- pages
@@ -243,7 +219,7 @@ def update_reminder(
     ]
     return Message(
         text=text,
-        blocks=[_section(text), ActionsBlock(block_id="escalation_snooze", elements=buttons)],
+        blocks=[section(text), ActionsBlock(block_id="escalation_snooze", elements=buttons)],
     )
 
 

@@ -1,8 +1,8 @@
 """Runbooks: what to check and do for a kind of incident, posted in its channel as a checklist.
 
-The plan's eight common incidents ship as YAML files in this folder; `RUNBOOKS_DIR` replaces
-them with a team's own directory. A file's name (without `.yml`/`.yaml`) is the incident type
-offered in the declare modal and named in alert rules and `/incident runbook <type>`.
+A runbook is keyed by its incident type (offered in the declare modal and named in alert
+rules and `/incident runbook <type>`). Reading the files (the bundled ones or `RUNBOOKS_DIR`)
+is app.config.runbooks; these are the models and the rules a runbook must follow.
 
     title: Service downtime
     symptoms: [502/503 errors, ...]
@@ -14,22 +14,19 @@ offered in the declare modal and named in alert rules and `/incident runbook <ty
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from app.config.policy import PathError, PolicyError, load_yaml_model
+from app.domain.policy import PathError, PolicyError
 
-_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+__all__ = ["Runbook", "RunbookError", "RunbookFile", "Runbooks", "Step"]
+
 TITLE_MAX = 75  # a static_select option in the declare modal
 STEP_TEXT_MAX = 1000
 STEPS_MAX = 40  # Slack allows 50 blocks in a message; headers and symptoms take the rest
-SUFFIXES = (".yml", ".yaml")
 
 
 class RunbookError(PolicyError):
@@ -64,7 +61,9 @@ def _as_step(value: Any) -> Any:
     return {"step": value} if isinstance(value, str) else value
 
 
-class _RunbookFile(BaseModel):
+class RunbookFile(BaseModel):
+    """What a runbook file holds (its key is the file's name)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     title: str
@@ -86,7 +85,7 @@ class _RunbookFile(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _check_steps(self) -> _RunbookFile:
+    def _check_steps(self) -> RunbookFile:
         count = len(self.investigation) + len(self.resolution)
         if count == 0:
             raise PathError(("investigation",), "a runbook needs investigation or resolution steps")
@@ -141,61 +140,3 @@ class Runbooks:
     def choices(self) -> list[tuple[str, str]]:
         """(type, title) pairs for the declare modal, by title."""
         return [(runbook.key, runbook.title) for runbook in self]
-
-
-def parse_runbook(key: str, text: str, name: str) -> Runbook:
-    if not _KEY.fullmatch(key):
-        raise RunbookError(
-            f"{name}: the file name must be a snake_case incident type (e.g. "
-            "service_downtime.yml), at most 40 characters",
-            file=name,
-        )
-    try:
-        data = load_yaml_model(
-            text, name, _RunbookFile, what="a runbook must be a mapping (title, symptoms, ...)"
-        )
-    except RunbookError:
-        raise
-    except PolicyError as exc:
-        raise RunbookError(
-            str(exc), file=name, line=exc.line, key_path=exc.key_path, problems=exc.problems
-        ) from exc
-    return Runbook(key, data.title, data.symptoms, data.investigation, data.resolution)
-
-
-def load_runbooks(directory: Path | None = None) -> Runbooks:
-    """The bundled runbooks, or every `*.yml`/`*.yaml` file in `directory` instead.
-
-    Raises RunbookError naming the file, line and key of the first problem.
-    """
-    found: list[Runbook] = []
-    if directory is None:
-        bundled = resources.files(__name__)
-        for entry in sorted(bundled.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(SUFFIXES):
-                key = entry.name.rsplit(".", 1)[0]
-                found.append(parse_runbook(key, entry.read_text(encoding="utf-8"), entry.name))
-        return Runbooks(found, "built-in")
-    if not directory.is_dir():
-        raise RunbookError(f"{directory}: runbooks directory not found", file=str(directory))
-    for path in sorted(directory.iterdir()):
-        if path.suffix in SUFFIXES and path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise RunbookError(f"{path}: cannot read runbook: {exc}", file=str(path)) from exc
-            found.append(parse_runbook(path.stem, text, str(path)))
-    if not found:
-        raise RunbookError(
-            f"{directory}: no runbook files (*.yml) found; unset RUNBOOKS_DIR to use the "
-            "built-in ones",
-            file=str(directory),
-        )
-    keys = [runbook.key for runbook in found]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicates:
-        raise RunbookError(
-            f"{directory}: incident type {duplicates[0]!r} is defined twice (.yml and .yaml)",
-            file=str(directory),
-        )
-    return Runbooks(found, str(directory))

@@ -1,31 +1,36 @@
-"""What GET /health reports: database round trip, scheduler heartbeat, Slack token, version.
+"""Health state kept per process: the scheduler's heartbeat and the cached Slack token check.
 
 The scheduler owns a `SchedulerHeartbeat` and calls `tick()` on every run; it sets
-`bot.health.scheduler` when it starts. Without one the check says "not running" and stays
-healthy, so a process that does not run the scheduler is not restarted for it.
+`bot.health.scheduler` when it starts. Without one the scheduler check says "not running" and
+stays healthy, so a process that does not run the scheduler is not restarted for it.
 
 The Slack token check calls `auth.test` at most once per `SlackTokenCheck.every` (and sooner
-again after a failure), never once per probe: orchestrators probe every few seconds.
+again after a failure), never once per probe: orchestrators probe every few seconds. What
+GET /health reports is put together in `app.services.health`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from app import __version__
-from app.store.db import ping
+from app.clock import Clock
 
-if TYPE_CHECKING:
-    from app.context import BotContext
-
-DB_TIMEOUT = 2.0
 SLACK_TIMEOUT = 3.0
+
+
+class TokenChecked(Protocol):
+    """What the token check needs of the bot: its clock and client, and where to keep its id."""
+
+    clock: Clock
+    slack: AsyncWebClient
+
+    def remember_bot_user_id(self, user_id: str) -> None: ...
 
 
 @dataclass
@@ -65,17 +70,17 @@ class SlackTokenCheck:
         ttl = self.every if self.result["ok"] else self.retry_after_failure
         return now - self.checked_at < ttl
 
-    async def check(self, bot: BotContext) -> dict[str, Any]:
+    async def check(self, bot: TokenChecked) -> dict[str, Any]:
         async with self._lock:
             now = bot.clock.now()
             if not self._fresh(now):
                 self.result = await self._auth_test(bot)
                 self.checked_at = now
-            assert self.result is not None
+            assert self.result is not None and self.checked_at is not None
             return {**self.result, "checked_at": self.checked_at.isoformat()}
 
     @staticmethod
-    async def _auth_test(bot: BotContext) -> dict[str, Any]:
+    async def _auth_test(bot: TokenChecked) -> dict[str, Any]:
         try:
             async with asyncio.timeout(SLACK_TIMEOUT):
                 response = await bot.slack.auth_test()
@@ -95,43 +100,3 @@ class Health:
 
     scheduler: SchedulerHeartbeat | None = None
     slack_token: SlackTokenCheck = field(default_factory=SlackTokenCheck)
-
-
-async def check_database(bot: BotContext) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(DB_TIMEOUT):
-            await ping(bot.engine)
-    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-        return {"ok": False, "error": type(exc).__name__}
-    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-
-
-def check_scheduler(bot: BotContext) -> dict[str, Any]:
-    heartbeat = bot.health.scheduler
-    if heartbeat is None:
-        return {"ok": True, "running": False, "status": "not running"}
-    lag = heartbeat.lag(bot.clock.now())
-    ok = lag <= heartbeat.tolerance()
-    return {
-        "ok": ok,
-        "running": True,
-        "status": "ok" if ok else "late",
-        "last_tick": heartbeat.last_tick.isoformat() if heartbeat.last_tick else None,
-        "lag_seconds": round(lag.total_seconds(), 3),
-    }
-
-
-async def report(bot: BotContext) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body): 200 when every check passes, else 503 naming the failing checks."""
-    database, slack = await asyncio.gather(check_database(bot), bot.health.slack_token.check(bot))
-    checks = {"database": database, "scheduler": check_scheduler(bot), "slack": slack}
-    failing = [name for name, result in checks.items() if not result["ok"]]
-    body: dict[str, Any] = {
-        "status": "unhealthy" if failing else "ok",
-        "version": __version__,
-        "checks": checks,
-    }
-    if failing:
-        body["failing"] = failing
-    return (503 if failing else 200), body

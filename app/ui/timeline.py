@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -17,9 +18,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from app.services.timeline import Kind
-from app.store.models import Incident, TimelineEntry
-from app.ui.blocks import Message
+from app.domain.timeline import Kind
+from app.ui.common import Message
+
+if TYPE_CHECKING:
+    from app.store.models import Incident, TimelineEntry
 
 MAX_BLOCKS = 50
 SECTION_MAX = 3000

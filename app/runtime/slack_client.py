@@ -23,7 +23,7 @@ from app import metrics
 class InstrumentedWebClient(AsyncWebClient):
     """Counts calls and errors by method; behaves exactly like AsyncWebClient otherwise."""
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
             response = await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:

@@ -1,0 +1,29 @@
+"""The scheduled-step engine: durable, claimed atomically, sent once.
+
+Anything that must happen at a time (a page, a reminder) is a `scheduled_steps` row. A tick
+claims the due rows (`claim`, see `store.steps.claim_due`) and commits the claim before
+calling Slack; each kind's handler, registered by `app.wiring` with `register_kind`, then sends
+its messages through `StepRun.post` (`run`), which saves every message's ts the moment Slack
+answers, so a retry skips what already went out. A Slack failure leaves the step pending with
+a backoff; a step claimed by a worker that died is claimed again when its lease runs out; a step
+sent more than a minute after its due time is flagged late (`tick`).
+
+New kinds (review reminders, action-item nudges...) need only `schedule(...)` and a handler.
+"""
+
+from app.services.engine.claim import new_worker_id
+from app.services.engine.kinds import Handler, register_kind, registered_kinds, schedule
+from app.services.engine.run import StepRun
+from app.services.engine.tick import TickReport, run_due_steps, run_now
+
+__all__ = [
+    "Handler",
+    "StepRun",
+    "TickReport",
+    "new_worker_id",
+    "register_kind",
+    "registered_kinds",
+    "run_due_steps",
+    "run_now",
+    "schedule",
+]

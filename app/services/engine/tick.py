@@ -1,0 +1,212 @@
+"""A scheduler tick: claim due steps, run each kind's handler, record how each ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from app.context import BotContext
+from app.domain.escalation import is_late
+from app.domain.timeline import Kind
+from app.services import timeline
+from app.services.engine.claim import Claimed, claim, new_worker_id
+from app.services.engine.kinds import handler_for
+from app.services.engine.run import StepRun
+from app.services.slack_errors import is_transient, slack_error
+from app.store import steps as store
+from app.store.models import StepStatus
+
+log = logging.getLogger(__name__)
+
+# A claim holds for LEASE_SECONDS (settings) before another worker may take the step; a handler
+# may run for this share of it, so it never overlaps the worker that takes over.
+STEP_TIMEOUT_SHARE = 0.8
+BACKOFF_BASE = timedelta(seconds=10)
+BACKOFF_MAX = timedelta(minutes=5)
+MAX_ATTEMPTS = 12  # about 40 minutes of retries before a step is given up and reported
+CLAIM_BATCH = 50
+MAX_BATCHES_PER_TICK = 200
+CONCURRENCY = 16
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    retried: int = 0
+    failed: int = 0
+    late: int = 0
+    seconds: float = 0.0
+
+
+async def run_due_steps(
+    ctx: BotContext,
+    *,
+    worker: str | None = None,
+    batch: int = CLAIM_BATCH,
+    concurrency: int = CONCURRENCY,
+) -> TickReport:
+    """One scheduler tick: claim and send every due step, batch after batch, until none is due.
+
+    Steps scheduled due "now" by a handler (the next level after an empty one) are picked up
+    by the next batch of the same tick.
+    """
+    started = time.perf_counter()
+    worker = worker or new_worker_id()
+    report = TickReport()
+    cache: dict[str, Any] = {}
+    limit = asyncio.Semaphore(concurrency)
+
+    async def run(claimed: Claimed) -> None:
+        async with limit:
+            await _run_one(ctx, claimed, worker, cache, report)
+
+    # Bounded, so a handler that keeps planning steps due "now" cannot hold a tick forever.
+    for _ in range(MAX_BATCHES_PER_TICK):
+        claimed = await claim(ctx, worker, batch)
+        if not claimed:
+            break
+        report.claimed += len(claimed)
+        await asyncio.gather(*(run(item) for item in claimed))
+    report.seconds = time.perf_counter() - started
+    if report.claimed:
+        log.info(
+            "tick: %d claimed, %d sent (%d late), %d cancelled, %d retried, %d failed in %.3fs",
+            report.claimed,
+            report.sent,
+            report.late,
+            report.cancelled,
+            report.retried,
+            report.failed,
+            report.seconds,
+        )
+    return report
+
+
+async def run_now(ctx: BotContext, step_ids: Iterable[int]) -> TickReport:
+    """Send these steps now if they are due and nobody holds them (e.g. L1's page at setup)."""
+    worker = new_worker_id()
+    report = TickReport()
+    claimed = await claim(ctx, worker, CLAIM_BATCH, list(step_ids))
+    report.claimed = len(claimed)
+    for item in claimed:
+        await _run_one(ctx, item, worker, {}, report)
+    return report
+
+
+async def _run_one(
+    ctx: BotContext, claimed: Claimed, worker: str, cache: dict[str, Any], report: TickReport
+) -> None:
+    step, incident = claimed.step, claimed.incident
+    if step.claimed_by != worker:
+        return
+    run = StepRun(
+        ctx=ctx,
+        step=step,
+        incident=incident,
+        now=ctx.clock.now(),
+        cache=cache,
+        sent={m.recipient: m for m in claimed.sent},
+        data=dict(step.data or {}),
+    )
+    handler = handler_for(step.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for step kind {step.kind!r}")
+        async with asyncio.timeout(ctx.settings.lease_seconds * STEP_TIMEOUT_SHARE):
+            await handler(run)
+    except Exception as exc:  # noqa: BLE001 - any failure leaves the step for a retry
+        outcome: Awaitable[None] = _release(ctx, run, worker, exc, report)
+    else:
+        outcome = _finish(ctx, run, worker, report)
+    try:
+        await outcome
+    except Exception:  # noqa: BLE001 - e.g. the database went away; the lease covers it
+        # The step stays claimed until its lease ends, then is tried again; what it already
+        # sent is saved, so the retry does not send it twice.
+        log.exception("step %s (%s): could not record its outcome", step.id, step.kind)
+
+
+async def _finish(ctx: BotContext, run: StepRun, worker: str, report: TickReport) -> None:
+    now = ctx.clock.now()
+    step = run.step
+    if run.reason:
+        run.data["reason"] = run.reason
+    values: dict[str, Any] = {"data": run.data, "updated_at": now, "last_error": None}
+    if run.outcome == StepStatus.PENDING and run.defer_until is not None:
+        values.update(
+            due_at=run.defer_until,
+            next_attempt_at=run.defer_until,
+            claimed_by=None,
+            attempts=0,
+        )
+    else:
+        values["status"] = run.outcome
+        if run.outcome == StepStatus.SENT:
+            values.update(sent_at=now, late=is_late(step.due_at, now))
+    async with ctx.sessions.begin() as session:
+        if not await store.settle(session, step.id, worker, **values):
+            # Cancelled meanwhile (acknowledged, resolved) or our lease was taken over: the
+            # messages already sent stay sent, but no follow-up is planned from a stale state.
+            log.info("step %s changed while it was being sent; follow-ups skipped", step.id)
+            return
+        if run.outcome == StepStatus.SENT:
+            for hook in run.after_hooks:
+                await hook(session)
+    if run.outcome == StepStatus.SENT:
+        report.sent += 1
+        report.late += int(is_late(step.due_at, now))
+    elif run.outcome == StepStatus.CANCELLED:
+        report.cancelled += 1
+    else:
+        report.deferred += 1
+
+
+async def _release(
+    ctx: BotContext, run: StepRun, worker: str, exc: BaseException, report: TickReport
+) -> None:
+    """Put a failed step back with a backoff, or give it up after MAX_ATTEMPTS."""
+    now = ctx.clock.now()
+    step = run.step
+    error = slack_error(exc)
+    give_up = step.attempts >= MAX_ATTEMPTS
+    if is_transient(exc) or isinstance(exc, SlackApiError):
+        log.warning("step %s (%s) attempt %d failed: %s", step.id, step.kind, step.attempts, error)
+    else:
+        log.exception("step %s (%s) crashed", step.id, step.kind, exc_info=exc)
+    delay = min(BACKOFF_BASE * 2 ** max(step.attempts - 1, 0), BACKOFF_MAX)
+    values: dict[str, Any] = {
+        "claimed_by": None,
+        "last_error": error[:500],
+        "updated_at": now,
+        "next_attempt_at": now + delay,
+    }
+    if give_up:
+        values["status"] = StepStatus.FAILED
+    async with ctx.sessions.begin() as session:
+        released = await store.settle(session, step.id, worker, **values)
+        if give_up and released:
+            log.error("step %s (%s) given up after %d attempts", step.id, step.kind, step.attempts)
+            timeline.record(
+                session,
+                run.incident,
+                Kind.STEP_FAILED,
+                now=now,
+                text=f"Gave up sending a {step.kind.replace('_', ' ')}"
+                + (f" to {step.level}" if step.level else "")
+                + f" after {step.attempts} attempts: {error}",
+                data={"step_id": step.id, "kind": step.kind, "error": error},
+            )
+    if give_up:
+        report.failed += 1
+    else:
+        report.retried += 1

@@ -1,0 +1,242 @@
+"""An incident's standing in Slack: the pinned summary and its buttons, the channel topic, the
+broadcast announcement, and the note when part of the channel's setup failed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from app.domain.durations import format_duration
+from app.domain.escalation import chain
+from app.domain.formatting import duration_text, format_time, item_line
+from app.domain.policy import Policy
+from app.ui.common import HEADER_MAX, Message, clip, section, severity_label, status_label
+from app.ui.followup import done_button, review_held_button
+
+if TYPE_CHECKING:
+    from app.store.models import ActionItem, Incident
+
+__all__ = [
+    "ACKNOWLEDGE_ACTION",
+    "CHANGE_SEVERITY_ACTION",
+    "CHANGE_STATUS_ACTION",
+    "RESOLVE_ACTION",
+    "announcement",
+    "channel_topic",
+    "escalation_path",
+    "review_text",
+    "setup_failed_text",
+    "summary_buttons",
+    "summary_message",
+]
+
+TOPIC_MAX = 250
+SUMMARY_ITEMS_SHOWN = 10
+
+# Action ids of the summary's buttons. Acknowledge is the escalation engine's: the same action
+# on pages and on the summary.
+ACKNOWLEDGE_ACTION = "escalation_ack"
+CHANGE_SEVERITY_ACTION = "incident_change_severity"
+CHANGE_STATUS_ACTION = "incident_change_status"
+RESOLVE_ACTION = "incident_resolve"
+
+
+def channel_topic(incident: Incident, policy: Policy) -> str:
+    sev = policy.severity(incident.severity)
+    topic = (
+        f"{incident.public_id} | {incident.severity} {sev.name} | "
+        f"{status_label(incident.status)} | {incident.title}"
+    )
+    return clip(topic, TOPIC_MAX)
+
+
+def summary_buttons(incident: Incident) -> list[ButtonElement]:
+    value = str(incident.id)
+    if not incident.is_open:
+        return [review_held_button(incident)] if incident.review_held_at is None else []
+    buttons = []
+    if incident.acknowledged_at is None:
+        buttons.append(
+            ButtonElement(
+                text="Acknowledge",
+                action_id=ACKNOWLEDGE_ACTION,
+                value=incident.public_id,
+                style="primary",
+            )
+        )
+    return [
+        *buttons,
+        ButtonElement(text="Change severity", action_id=CHANGE_SEVERITY_ACTION, value=value),
+        ButtonElement(text="Change status", action_id=CHANGE_STATUS_ACTION, value=value),
+        ButtonElement(text="Resolve", action_id=RESOLVE_ACTION, value=value),
+    ]
+
+
+def review_text(incident: Incident, policy: Policy, tz: ZoneInfo) -> str:
+    if incident.review_held_at is not None:
+        return f"Held {format_time(incident.review_held_at, tz)} (<@{incident.review_held_by}>)"
+    if incident.resolved_at is None:
+        return ""
+    return f"Due by {format_time(incident.resolved_at + policy.review_within, tz)}"
+
+
+def summary_message(
+    incident: Incident,
+    policy: Policy,
+    tz: ZoneInfo,
+    action_items: Sequence[ActionItem] = (),
+) -> Message:
+    """The pinned summary, kept current in place: what the plan says a responder needs first,
+    then where the incident stands (status, lead, open action items) and its buttons."""
+    sev = policy.severity(incident.severity)
+    lead = f"<@{incident.lead_id}>" if incident.lead_id else "Unassigned: `/incident lead @someone`"
+    fields = [
+        MarkdownTextObject(text=f"*Severity*\n{severity_label(policy, incident.severity)}"),
+        MarkdownTextObject(text=f"*Status*\n{status_label(incident.status)}"),
+        MarkdownTextObject(text=f"*Lead*\n{lead}"),
+        MarkdownTextObject(text=f"*Reporter*\n<@{incident.reporter_id}>"),
+        MarkdownTextObject(text=f"*Started*\n{format_time(incident.started_at, tz)}"),
+    ]
+    if incident.acknowledged_at is not None:
+        who = f"<@{incident.acknowledged_by}> " if incident.acknowledged_by else ""
+        fields.append(
+            MarkdownTextObject(
+                text=f"*Acknowledged*\n{who}{format_time(incident.acknowledged_at, tz)}"
+            )
+        )
+    if incident.resolved_at is not None:
+        fields += [
+            MarkdownTextObject(text=f"*Resolved*\n{format_time(incident.resolved_at, tz)}"),
+            MarkdownTextObject(text=f"*Duration*\n{duration_text(incident)}"),
+            MarkdownTextObject(text=f"*Post-incident review*\n{review_text(incident, policy, tz)}"),
+        ]
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(f"{incident.public_id}: {incident.title}", HEADER_MAX)),
+        SectionBlock(fields=fields),
+    ]
+    if incident.description:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(incident.description, 3000))))
+    actions = "\n".join(f"{n}. {action}" for n, action in enumerate(sev.actions, start=1))
+    blocks += [
+        DividerBlock(),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
+            )
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(text=clip(escalation_path(policy, incident.severity), 3000))
+        ),
+    ]
+    blocks += _action_item_blocks(action_items)
+    buttons = summary_buttons(incident)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="incident_actions", elements=buttons))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"{'Private' if incident.private else 'Public'} incident · "
+                    "`/incident help` lists what you can do here"
+                )
+            ]
+        )
+    )
+    text = (
+        f"{incident.public_id} {incident.severity} {sev.name}: {incident.title} "
+        f"({status_label(incident.status)})"
+    )
+    return Message(text=text, blocks=blocks)
+
+
+def escalation_path(policy: Policy, severity: str) -> str:
+    """The levels this severity may page, named (never mentioned: nobody is paged by reading)."""
+    levels = chain(policy, severity)
+    steps = []
+    for index, level in enumerate(levels):
+        last = index == len(levels) - 1
+        wait = f" ({format_duration(level.window)})" if level.window and not last else ""
+        steps.append(f"{level.key} {level.name}{wait}")
+    return (
+        f"*Escalation for {severity}* until someone acknowledges (`/incident ack`):\n"
+        + " → ".join(steps)
+    )
+
+
+def _action_item_blocks(items: Sequence[ActionItem]) -> list[Block]:
+    if not items:
+        return []
+    open_items = [i for i in items if not i.done]
+    done = len(items) - len(open_items)
+    heading = f"*Action items*: {len(open_items)} open, {done} done"
+    if not open_items:
+        heading += " :white_check_mark:"
+    blocks: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=heading))]
+    numbers = {item.id: n for n, item in enumerate(items, start=1)}
+    for item in open_items[:SUMMARY_ITEMS_SHOWN]:
+        blocks.append(
+            SectionBlock(
+                block_id=f"action_item_{item.id}",
+                text=MarkdownTextObject(text=clip(f"{numbers[item.id]}. {item_line(item)}", 3000)),
+                accessory=done_button(item),
+            )
+        )
+    hidden = len(open_items) - SUMMARY_ITEMS_SHOWN
+    if hidden > 0:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"…and {hidden} more open; `/incident postmortem` lists them all"
+                    )
+                ]
+            )
+        )
+    return blocks
+
+
+def announcement(incident: Incident, policy: Policy) -> Message:
+    """The broadcast line, kept current; a private incident's title stays out of it."""
+    sev = policy.severity(incident.severity)
+    kind = f"{incident.severity} {sev.name}"
+    if incident.resolved_at is not None and not incident.is_open:
+        after = duration_text(incident)
+        if incident.private:
+            text = f":lock: Private {kind} incident {incident.public_id} resolved after {after}."
+        else:
+            text = (
+                f":white_check_mark: {kind} incident {incident.public_id} resolved after "
+                f"{after}: {incident.title}. Details in <#{incident.channel_id}>."
+            )
+    elif incident.private:
+        text = f":lock: Private {kind} incident {incident.public_id} declared."
+    else:
+        text = (
+            f":rotating_light: {kind} incident {incident.public_id} "
+            f"declared: {incident.title}. Join <#{incident.channel_id}>."
+        )
+        if incident.status != "investigating":
+            text += f" Now {status_label(incident.status)}."
+    return Message(text=text, blocks=[section(text)])
+
+
+def setup_failed_text(incident: Incident, failures: dict[str, str]) -> str:
+    steps = ", ".join(f"{step.replace('_', ' ')} ({error})" for step, error in failures.items())
+    where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
+    return (
+        f":warning: {incident.public_id} is saved{where}, but part of its Slack setup failed: "
+        f"{steps}. Run `/incident retry-setup {incident.public_id}` to finish it; "
+        "steps already done are not repeated."
+    )
