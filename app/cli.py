@@ -12,7 +12,7 @@ from app import __version__
 from app.config.policy_loader import load_policy
 from app.config.runbooks import load_runbooks
 from app.config.settings import ConfigError, Settings, load_settings
-from app.domain.policy import Policy, PolicyError
+from app.domain.policy import ALERT_SOURCES, Policy, PolicyError
 from app.domain.runbooks import Runbooks
 
 EXIT_CONFIG = 2
@@ -70,9 +70,10 @@ def cmd_check(settings: Settings, policy: Policy, runbooks: Runbooks) -> int:
     print(
         f"mode: {'Socket Mode' if settings.socket_mode else 'HTTP'}; time zone {settings.timezone}"
     )
+    enabled = [source for source in ALERT_SOURCES if settings.alert_source_enabled(source)]
     print(
         "alert webhooks: "
-        + ("enabled" if settings.alert_webhook_token else "disabled (ALERT_WEBHOOK_TOKEN unset)")
+        + (", ".join(enabled) if enabled else "disabled (ALERT_WEBHOOK_TOKEN unset)")
     )
 
     async def auth() -> dict:
@@ -176,7 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app.logs import configure
 
-    configure(settings.log_level, settings.log_format, secrets=settings.secrets)
+    configure(
+        settings.log_level,
+        settings.log_format,
+        secrets=settings.secrets,
+        slack_bodies=settings.log_slack_bodies,
+    )
     if args.command == "migrate":
         return cmd_migrate(settings)
     if args.command == "check":

@@ -33,6 +33,17 @@ class IncidentChannelIndex(Protocol):
     async def incident_for(self, channel_id: str) -> int | None: ...
 
 
+class SlackDirectory(Protocol):
+    """Who is in which channel and who is a guest, asked of Slack and remembered briefly
+    (`app.services.directory`). A question Slack cannot answer raises."""
+
+    async def is_member(self, channel_id: str, user_id: str) -> bool: ...
+
+    async def is_guest(self, user_id: str) -> bool: ...
+
+    def forget(self, channel_id: str) -> None: ...
+
+
 @dataclass
 class BotContext:
     settings: Settings
@@ -42,6 +53,8 @@ class BotContext:
     slack: AsyncWebClient
     # Which channels are incident channels, kept in memory so events elsewhere cost nothing.
     incident_channels: IncidentChannelIndex
+    # Channel members and guests, for who may act on an incident (cached for a minute).
+    directory: SlackDirectory
     runbooks: Runbooks
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)

@@ -3,6 +3,12 @@
 Lines written while working on an incident carry its id (`incident`), whichever module writes
 them, including slack-sdk's own: `incident_context()` marks the work, and asyncio copies the
 mark into every task started inside it.
+
+Nor, at DEBUG, incident text: slack-sdk and Bolt log every request and response body at DEBUG
+(titles, notes, messages of private incidents' channels), and aiosqlite every statement with its
+parameters. Those loggers (BODY_LOGGERS) stay at INFO, and a filter on the handler drops their
+DEBUG lines, unless `slack_bodies` (LOG_SLACK_BODIES=true) is asked for while debugging. The
+bot's own lines name incidents by id, never by title or text.
 """
 
 from __future__ import annotations
@@ -27,6 +33,18 @@ _MIN_SECRET = 6  # shorter values would mask ordinary words
 FIELDS = ("incident", "kind", "status", "latency_ms", "source")
 
 _incident: ContextVar[str | None] = ContextVar("incident", default=None)
+
+# Loggers whose DEBUG lines carry what people wrote: Slack's libraries (their own loggers, and
+# the ones the bot gives its web client, Bolt app and Socket Mode client in app.wiring,
+# app.slack.bolt_app and app.server), and the SQLite driver (statements with their parameters).
+BODY_LOGGERS = (
+    "slack_sdk",
+    "slack_bolt",
+    "app.slack.client",
+    "app.slack.bolt",
+    "app.slack.socket_mode",
+    "aiosqlite",
+)
 
 
 def register_secrets(values: Iterable[str | None]) -> None:
@@ -62,6 +80,18 @@ class IncidentFilter(logging.Filter):
         return True
 
 
+class BodiesFilter(logging.Filter):
+    """Drops the DEBUG lines of BODY_LOGGERS (and of their children, whatever level those were
+    given): they carry whole request and response bodies, or statement parameters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not _logs_bodies(record.name)
+
+
+def _logs_bodies(name: str) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in BODY_LOGGERS)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -94,11 +124,17 @@ def configure(
     *,
     secrets: Iterable[str | None] = (),
     stream: TextIO | None = None,
+    slack_bodies: bool = False,
 ) -> logging.Handler:
-    """Send every log line to stderr (or `stream`), masking `secrets`; returns the handler."""
+    """Send every log line to stderr (or `stream`), masking `secrets`; returns the handler.
+
+    BODY_LOGGERS log at DEBUG only with `slack_bodies`: their DEBUG lines are bodies.
+    """
     register_secrets(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(IncidentFilter())
+    if not slack_bodies:
+        handler.addFilter(BodiesFilter())
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"
@@ -107,6 +143,11 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Also saves slack-sdk building the lines: it formats a body when its logger's own level
+    # is DEBUG or unset, whatever the handlers then do with it.
+    capped = logging.NOTSET if slack_bodies else max(logging.INFO, root.level)
+    for name in BODY_LOGGERS:
+        logging.getLogger(name).setLevel(capped)
     # Alembic announces each of its plugins at INFO; only the migrations themselves matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler

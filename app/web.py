@@ -1,5 +1,10 @@
-"""The HTTP edge: Slack's requests, alert webhooks, health, metrics, and a cap on what anyone
-may send."""
+"""The HTTP edge: Slack's requests, alert webhooks, health, metrics, and caps on what anyone
+may send and how slowly.
+
+With OPS_PORT set, /metrics and the detailed /health are served by a second app on their own
+port (`create_ops_app`, run by app.server); the public port's /health then says only "ok" or
+"unhealthy", and it has no /metrics.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from app import metrics, webhooks
 from app.context import BotContext
 from app.scheduler import StepScheduler
 from app.services import health, lookup, setup
+from app.services.replays import ReplayGuard
 from app.slack import observe
 from app.slack.bolt_app import build_bolt_app
 from app.slack.payloads import MalformedPayload, check_body
@@ -77,6 +83,53 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+class BodyTimeout:
+    """Refuse a request whose body has not arrived within `seconds` of its headers (408).
+
+    uvicorn times out neither headers nor bodies (app.server adds the header timeout): a client
+    that declares a body and sends it byte by byte, or never, would hold a connection and a
+    task for as long as it likes. The body is read here, whole, before the app runs; BodyLimit,
+    outside this, caps how much is read.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        try:
+            async with asyncio.timeout(self.seconds):
+                while True:
+                    message = await receive()
+                    messages.append(message)
+                    if message["type"] != "http.request" or not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            log.warning(
+                "request body for %s not received within %gs; answered 408",
+                scope.get("path", "?")[:64],
+                self.seconds,
+            )
+            response = PlainTextResponse(
+                "request body not received in time",
+                status_code=408,
+                headers={"connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        pending = iter(messages)
+
+        async def replay() -> Message:
+            message = next(pending, None)
+            return message if message is not None else await receive()
+
+        await self.app(scope, replay, send)
+
+
 def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
     """slack-sdk's check, except that a non-numeric timestamp is a bad signature, not a crash."""
     try:
@@ -124,36 +177,78 @@ def _short(value: Any) -> str:
 
 
 def create_web_app(bot: BotContext) -> Starlette:
+    """The public app: Slack, the alert webhooks, /health, and /metrics unless OPS_PORT is set.
+
+    It carries the bot's lifespan (the scheduler, the HTTP session): run it once per process.
+    """
     bolt = build_bolt_app(bot)
     scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
+    routes = [
+        Route("/slack/events", slack_endpoint(bot, bolt, ReplayGuard(bot)), methods=["POST"]),
+        Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
+    ]
+    routes += _health_routes(bot, detailed=not bot.settings.ops_separate)
+    app = Starlette(routes=routes, lifespan=lambda app: _lifespan(bot, scheduler))
+    app.state.bolt = bolt
+    app.state.scheduler = scheduler
+    _add_limits(app, bot)
+    return app
+
+
+def create_ops_app(bot: BotContext) -> Starlette:
+    """/metrics and the detailed /health, for OPS_HOST:OPS_PORT. No lifespan of its own: it
+    runs beside `create_web_app`'s, which starts and stops the bot."""
+    app = Starlette(routes=_health_routes(bot, detailed=True))
+    _add_limits(app, bot)
+    return app
+
+
+def _add_limits(app: Starlette, bot: BotContext) -> None:
+    # The last added runs first: the size cap applies while BodyTimeout reads.
+    app.add_middleware(BodyTimeout, seconds=bot.settings.http_body_timeout_seconds)
+    app.add_middleware(BodyLimit)
+
+
+def _health_routes(bot: BotContext, *, detailed: bool) -> list[Route]:
+    """/health and /api/health, and /metrics when `detailed`.
+
+    The details (each check, the workspace and the bot's user id, the version; the open
+    incidents by severity in /metrics) are for operators: on a public port, only the verdict.
+    """
 
     async def health_check(request: Request) -> Response:
         status, body = await health.report(bot)
+        if not detailed:
+            body = {"status": body["status"]}
         return JSONResponse(body, status_code=status)
 
     async def metrics_endpoint(request: Request) -> Response:
         await _refresh_gauges(bot)
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
 
-    app = Starlette(
-        routes=[
-            Route("/slack/events", slack_endpoint(bot, bolt), methods=["POST"]),
-            Route("/health", health_check, methods=["GET"]),
-            Route("/api/health", health_check, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
-            Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
-        ],
-        lifespan=lambda app: _lifespan(bot, scheduler),
-    )
-    app.state.bolt = bolt
-    app.state.scheduler = scheduler
-    app.add_middleware(BodyLimit)
-    return app
+    routes = [
+        Route("/health", health_check, methods=["GET"]),
+        Route("/api/health", health_check, methods=["GET"]),
+    ]
+    if detailed:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    return routes
 
 
-def slack_endpoint(bot: BotContext, bolt: AsyncApp) -> Callable[[Request], Awaitable[Response]]:
-    """POST /slack/events: signature first, then the shape check, then Bolt."""
+# Events API deliveries are not checked against replays by signature: every event that changes
+# anything claims its event_id in the transaction that applies it (app.services.capture), so the
+# same bytes again change nothing, as a retry does; and events (every message in every channel
+# the bot is in) are most of the traffic, answered without touching the database.
+_EVENTS_API = frozenset({"event_callback", "url_verification", "app_rate_limited"})
+
+
+def slack_endpoint(
+    bot: BotContext, bolt: AsyncApp, replays: ReplayGuard | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """POST /slack/events: signature first, then the shape check, refusing exact replays, then
+    Bolt."""
     verifier = SignatureVerifier(bot.settings.slack_signing_secret)
+    guard = replays or ReplayGuard(bot)
 
     async def slack_events(request: Request) -> Response:
         raw = await request.body()
@@ -166,6 +261,17 @@ def slack_endpoint(bot: BotContext, bolt: AsyncApp) -> Callable[[Request], Await
             log.warning("refused a malformed Slack request: %s", exc)
             observe.record("malformed", 0.0, 400)
             return PlainTextResponse(f"malformed request: {exc}", status_code=400)
+        if body.get("type") not in _EVENTS_API and not await guard.first_use(
+            request.headers["x-slack-signature"], request.headers["x-slack-request-timestamp"]
+        ):
+            log.warning(
+                "refused a replayed Slack request (%s, timestamp %s): its signature was used "
+                "before",
+                observe.kind_of(body),
+                _short(request.headers["x-slack-request-timestamp"]),
+            )
+            observe.record("replayed", 0.0, 401)
+            return PlainTextResponse("replayed request", status_code=401)
         started = time.perf_counter()
         kind = observe.kind_of(body)
         if body.get("type") == "app_rate_limited":

@@ -28,6 +28,7 @@ from app.domain.policy import Policy
 from app.domain.runbooks import Runbooks
 from app.runtime.slack_client import InstrumentedWebClient, RateLimitObserver
 from app.services import engine, escalation, events, reminder_steps
+from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
 from app.services.incident_channels import IncidentChannels
@@ -124,13 +125,16 @@ def build(
     engine_ = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine_)
     metrics.prime(policy.severity_keys, policy.escalation.keys)
+    slack = make_slack_client(settings)
+    clock = clock or SystemClock()
     return BotContext(
         settings=settings,
         policy=policy,
         engine=engine_,
         sessions=sessions,
-        slack=make_slack_client(settings),
+        slack=slack,
         incident_channels=IncidentChannels(sessions),
+        directory=Directory(slack, clock),
         runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
-        clock=clock or SystemClock(),
+        clock=clock,
     )

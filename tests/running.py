@@ -91,6 +91,12 @@ async def command(
     return answer["text"]
 
 
+def join(fake: FakeSlack, incident: Incident, *users: str) -> None:
+    """People join the incident's channel (to help), so they may act on it from anywhere."""
+    assert incident.channel_id
+    fake.channels[incident.channel_id].members.update(users)
+
+
 def posts_to(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
     """chat.postMessage calls that reached `channel` (a user id for a DM)."""
     return [c for c in fake.calls_to("chat.postMessage") if c["channel"] == channel]

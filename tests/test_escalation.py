@@ -24,7 +24,7 @@ from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, TimelineEntry
 from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
-from tests.running import click
+from tests.running import click, join
 from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
@@ -236,6 +236,7 @@ async def test_acknowledge_button_in_a_dm_stops_the_chain_and_settles_every_page
     assert len(pages(fake_slack, incident)) == 2
 
     # A second click, on a screen not yet refreshed, answers privately and changes nothing.
+    join(fake_slack, incident, "UOTHER")
     await click(slack, bot, stale_page, "Acknowledge", user="UOTHER")
     assert "already acknowledged by <@ULEAD>" in fake_slack.responses[-1]["text"]
     assert (await reload(bot, incident)).acknowledged_by == "ULEAD"
@@ -261,6 +262,7 @@ async def test_incident_ack_command_in_the_channel_stops_the_chain(
     statuses = {s.kind: s.status for s in await steps_of(bot, incident, "target_warning")}
     assert statuses == {"target_warning": "cancelled"}
 
+    join(fake_slack, incident, "UOTHER")  # a member, from another channel
     again = (await slack.command(f"ack {incident.public_id}", user="UOTHER")).json()
     assert "already acknowledged by <@UONCALL>" in again["text"]
 
@@ -271,7 +273,10 @@ async def test_incident_ack_needs_an_incident(slack: SlackSender, bot: BotContex
     bogus = (await slack.command("ack INC-2026")).json()
     assert "is not an incident id" in bogus["text"]
     missing = (await slack.command("ack INC-20261128-999")).json()
-    assert "No incident INC-20261128-999" in missing["text"]
+    assert missing["text"] == (
+        "There is no incident INC-20261128-999 that you can act on: an incident is run by the "
+        "people in its channel. Nothing was changed."
+    )
 
 
 async def test_two_people_acknowledging_at_once_make_one_acknowledgement(
@@ -468,6 +473,7 @@ async def test_update_reminders_follow_the_cadence_snooze_and_reset(
     assert mentioned(reminder["text"]) == set()
 
     # Snooze 1 hour: nothing at the usual 30 minutes, the next one an hour after the click.
+    join(fake_slack, incident, "UOTHER")
     await click(slack, bot, reminder, "Snooze 1 hour", user="UOTHER")
     assert "snoozed until 10:30 UTC" in fake_slack.responses[-1]["text"]
     [reminder] = channel_messages(fake_slack, incident, ":memo:")
@@ -498,6 +504,7 @@ async def test_resolved_incident_cannot_be_snoozed(
         await session.execute(
             update(Incident).where(Incident.id == incident.id).values(status=Status.RESOLVED)
         )
+    join(fake_slack, incident, "UOTHER")
     await click(slack, bot, reminder, "Snooze 15 minutes", user="UOTHER")
     assert "is resolved" in fake_slack.responses[-1]["text"]
 

@@ -11,7 +11,7 @@ from app.clock import ManualClock
 from app.context import BotContext
 from tests.conftest import TOKEN
 from tests.fakeslack import FakeSlack
-from tests.running import click, command, declare, items, resolve, summary
+from tests.running import click, command, declare, items, join, resolve, summary
 from tests.slack_requests import SlackSender
 from tests.test_cli import run_cli
 
@@ -79,6 +79,7 @@ async def run_the_incident(
     await at(35, "action Document secret rotation", "ULEAD")
     clock.set(incident.started_at + timedelta(minutes=40))
     second = (await items(bot, incident))[1]
+    join(fake, incident, "UOTHER")
     await click(slack, bot, summary(fake, incident), "Done", near=second.text, user="UOTHER")
     clock.set(incident.started_at + timedelta(hours=2, minutes=5))
     await resolve(

@@ -21,6 +21,7 @@ from tests.running import (
     declare,
     entries,
     items,
+    join,
     kinds,
     posts_to,
     reload,
@@ -55,7 +56,9 @@ async def test_action_item_is_added_shown_on_the_summary_and_its_owner_told(
     )
     assert item.created_by == "UREPORTER"
     entry = (await entries(bot, incident))[-1]
-    assert entry.kind == "action_item" and entry.data == {"event": "added", "item": item.id}
+    # The owner the entry's text names (shown as a mention in the timeline, app.domain.timeline).
+    assert entry.kind == "action_item"
+    assert entry.data == {"event": "added", "item": item.id, "owner": "UOTHER"}
     rendered = summary_text(fake_slack, incident)
     assert "*Action items*: 1 open, 0 done" in rendered
     assert "1. Alert on webhook failures · <@UOTHER> · due 2026-12-05" in rendered
@@ -99,6 +102,7 @@ async def test_done_button_marks_the_item_done_once(
     first, second = await items(bot, incident)
 
     shown = copy.deepcopy(summary(fake_slack, incident))
+    join(fake_slack, incident, "UOTHER")
     for _ in range(2):  # a double click: both on the summary as it was
         await click(slack, bot, shown, "Done", near="Add a canary", user="UOTHER")
 

@@ -103,7 +103,9 @@ TODAY = date(2026, 11, 28)
         ),
         ("Fix due date parsing", ActionItemDraft("Fix due date parsing")),
         ("Update the due date", ActionItemDraft("Update the due date")),
-        ("Ask <@U3|eve> about it", ActionItemDraft("Ask <@U3|eve> about it")),
+        # Stored as typed: another person mentioned in the text reads @eve and pings nobody.
+        ("Ask <@U3|eve> about it", ActionItemDraft("Ask @eve about it")),
+        ("Fix &lt;script&gt; &amp; retry", ActionItemDraft("Fix <script> & retry")),
         ("Today due 2026-11-28", ActionItemDraft("Today", None, TODAY)),
     ],
 )

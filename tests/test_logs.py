@@ -33,7 +33,8 @@ async def test_a_full_declare_at_debug_logs_no_token_or_signing_secret(
     fmt: str, slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
     out = io.StringIO()
-    configure("DEBUG", fmt, secrets=bot.settings.secrets, stream=out)
+    # With Slack's request and response bodies (LOG_SLACK_BODIES=true): the most there is.
+    configure("DEBUG", fmt, secrets=bot.settings.secrets, stream=out, slack_bodies=True)
     view = await open_modal(slack, fake_slack, bot, "declare Payments down")
     await submit(slack, bot, view, title="Payments down", severity="P0")
     logged = out.getvalue()

@@ -17,6 +17,7 @@ from app.domain.runbooks import RunbookError
 from app.store.models import Incident, TimelineEntry
 from tests.conftest import ROOT
 from tests.fakeslack import FakeSlack
+from tests.running import join
 from tests.slack_requests import SlackSender, modal_values
 from tests.test_declare import incidents, open_modal
 
@@ -234,6 +235,7 @@ async def test_ticks_and_unticks_are_recorded_in_the_timeline_and_shown_to_every
 ) -> None:
     await declare_with_type(slack, fake_slack, bot, "cache_failure")
     [incident] = await incidents(bot)
+    join(fake_slack, incident, "UONCALL", "ULEAD")
 
     await tick(slack, fake_slack, bot, incident, 0, True, "UONCALL")
     await tick(slack, fake_slack, bot, incident, 4, True, "ULEAD")

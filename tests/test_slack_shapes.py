@@ -446,7 +446,8 @@ def test_a_channel_or_user_group_in_an_action_item_stays_in_its_text_without_an_
     escaped: str,
 ) -> None:
     draft = parse_action_item(f"Page {escaped} on webhook failures", date(2026, 1, 1))
-    assert draft == ActionItemDraft(f"Page {escaped} on webhook failures")
+    # Kept as the person typed it (#ops, @sre), not as a link or a group mention.
+    assert draft == ActionItemDraft(f"Page {plain_text(escaped)} on webhook failures")
 
 
 def test_escaped_command_text_reads_as_typed_in_a_prefilled_form_field() -> None:
@@ -635,6 +636,7 @@ async def test_a_click_on_acknowledge_in_the_published_shape_acknowledges_the_in
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
 ) -> None:
     [ack_button] = [b.to_dict() for b in summary_buttons(incident) if b.action_id == ACK_ACTION]
+    fake_slack.channels[str(incident.channel_id)].members.add("UONCALL")
     assert ack_button["text"]["type"] == "plain_text"  # what issue #10 was refused for
     body, content_type = published(
         "block_actions_message",

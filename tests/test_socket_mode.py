@@ -121,6 +121,7 @@ async def test_a_declaration_and_a_button_click_over_the_websocket_work_as_over_
 
     pinned = fake_slack.state.find_message(incident.channel_id, incident.summary_ts)
     assert pinned is not None
+    fake_slack.channels[incident.channel_id].members.add("UONCALL")
     click = build.block_actions_on_message(fake_slack, pinned, "Acknowledge", user_id="UONCALL")
     await send("interactive", click)
     async with bot.sessions() as session:

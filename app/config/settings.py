@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
@@ -30,10 +30,32 @@ HINTS: dict[str, str] = {
     "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
     "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
     "or unset it to disable /webhooks/alerts",
+    # Alert intake: per-source tokens, Sentry's signature, the storm limit.
+    "alert_webhook_token_alertmanager": "a random string of 16+ characters, or unset it to use "
+    "ALERT_WEBHOOK_TOKEN",
+    "alert_webhook_token_sentry": "a random string of 16+ characters, or unset it to use "
+    "ALERT_WEBHOOK_TOKEN",
+    "alert_webhook_token_uptimerobot": "a random string of 16+ characters, or unset it to use "
+    "ALERT_WEBHOOK_TOKEN",
+    "alert_webhook_token_generic": "a random string of 16+ characters, or unset it to use "
+    "ALERT_WEBHOOK_TOKEN",
+    "sentry_client_secret": "the Client Secret of your Sentry integration, or unset it",
+    "alert_storm_limit": "a number of incidents per source per minute, e.g. 5 (0: no limit)",
     "runbooks_dir": "a readable directory of runbook YAML files",
+    # Request hygiene: timeouts and limits of the HTTP server, the ops port, Slack's debug logs.
+    "ops_host": "the address /metrics and the detailed /health listen on, e.g. 127.0.0.1",
+    "ops_port": "a TCP port other than PORT, e.g. 9090, or unset it to serve them on PORT",
+    "http_header_timeout_seconds": "seconds a client has to send a request's headers, e.g. 10",
+    "http_body_timeout_seconds": "seconds a client has to send a request's body, e.g. 10",
+    "http_keepalive_seconds": "seconds an idle kept-alive connection stays open, e.g. 5",
+    "http_max_connections": "the most connections and requests served at once, e.g. 1000",
+    "http_max_header_bytes": "the largest request line and headers accepted, e.g. 16384",
+    "log_slack_bodies": "true or false",
 }
 
 ALERT_TOKEN_MIN = 16
+# Sources with a token setting of their own, ALERT_WEBHOOK_TOKEN_<SOURCE>.
+ALERT_TOKEN_SOURCES = ("alertmanager", "sentry", "uptimerobot", "generic")
 
 
 class ConfigError(Exception):
@@ -77,6 +99,127 @@ class Settings(BaseSettings):
     escalation_tick_seconds: float = 5.0
     alert_webhook_token: str | None = None
     runbooks_dir: Path | None = None
+
+    # --- Alert intake: per-source tokens, Sentry's signature, the storm limit -----------------
+    # A source's own token replaces ALERT_WEBHOOK_TOKEN for that source (a Sentry URL with its
+    # ?token= then opens nothing else); a source with no token is disabled (404).
+    alert_webhook_token_alertmanager: str | None = None
+    alert_webhook_token_sentry: str | None = None
+    alert_webhook_token_uptimerobot: str | None = None
+    alert_webhook_token_generic: str | None = None
+    # The Client Secret of the Sentry integration: every Sentry delivery must then carry a valid
+    # Sentry-Hook-Signature (hex HMAC-SHA256 of the body), or it gets 401. Sentry needs no token
+    # when this is set and no token applies to it.
+    sentry_client_secret: str | None = None
+    # How many incidents alerts of one source may open per minute; past it, that source's new
+    # alerts are attached to one "alert storm" incident instead. 0: no limit.
+    alert_storm_limit: int = 5
+
+    @field_validator(
+        "alert_webhook_token_alertmanager",
+        "alert_webhook_token_sentry",
+        "alert_webhook_token_uptimerobot",
+        "alert_webhook_token_generic",
+    )
+    @classmethod
+    def _source_token(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < ALERT_TOKEN_MIN:
+            raise ValueError(f"must be at least {ALERT_TOKEN_MIN} characters")
+        return value.strip()
+
+    @field_validator("sentry_client_secret")
+    @classmethod
+    def _sentry_secret(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
+
+    @field_validator("alert_storm_limit")
+    @classmethod
+    def _storm_limit(cls, value: int) -> int:
+        if not 0 <= value <= 10_000:
+            raise ValueError("must be between 0 and 10000")
+        return value
+
+    def alert_token(self, source: str) -> str | None:
+        """The token `source` must send: its own ALERT_WEBHOOK_TOKEN_<SOURCE>, else the shared
+        ALERT_WEBHOOK_TOKEN; None when neither is set."""
+        own = getattr(self, f"alert_webhook_token_{source}", None)
+        return own if isinstance(own, str) else self.alert_webhook_token
+
+    def alert_source_enabled(self, source: str) -> bool:
+        """Whether /webhooks/alerts/<source> exists: it has a token, or it is Sentry and its
+        signatures are checked."""
+        if self.alert_token(source) is not None:
+            return True
+        return source == "sentry" and self.sentry_client_secret is not None
+
+    @property
+    def alert_secrets(self) -> list[str]:
+        tokens = [getattr(self, f"alert_webhook_token_{s}") for s in ALERT_TOKEN_SOURCES]
+        return [v for v in (self.alert_webhook_token, *tokens, self.sentry_client_secret) if v]
+
+    # --- Request hygiene: HTTP timeouts and limits, the ops port, Slack's debug logs ----------
+    # /metrics and the detailed /health on their own port (OPS_HOST defaults to HOST); PORT's
+    # /health then says only whether the bot is healthy. Unset: both on PORT, as before.
+    ops_host: str | None = None
+    ops_port: int | None = None
+    # A client that has not sent a request's headers (or its body) within this long is cut off
+    # (the body: 408); an idle kept-alive connection is closed after http_keepalive_seconds.
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 10.0
+    http_keepalive_seconds: int = 5
+    # Past this many open connections or requests in progress, new requests get 503.
+    http_max_connections: int = 1000
+    # The largest request line plus headers (Slack's are under 2 KiB); past it, 400.
+    http_max_header_bytes: int = 16384
+    # At LOG_LEVEL=DEBUG, Slack's libraries log whole request and response bodies (incident
+    # titles, notes, private channels' messages): they stay at INFO unless this is true.
+    log_slack_bodies: bool = False
+
+    @field_validator("ops_host", "ops_port", mode="before")
+    @classmethod
+    def _empty_ops(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ops_port")
+    @classmethod
+    def _ops_port(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return None
+        if not 0 <= value <= 65535:
+            raise ValueError("must be a TCP port number")
+        if value != 0 and value == info.data.get("port"):
+            raise ValueError("must differ from PORT")
+        return value
+
+    @field_validator(
+        "http_header_timeout_seconds", "http_body_timeout_seconds", "http_keepalive_seconds"
+    )
+    @classmethod
+    def _http_timeout(cls, value: float) -> float:
+        if not 0 < value <= 300:
+            raise ValueError("must be more than 0 and at most 300 seconds")
+        return value
+
+    @field_validator("http_max_connections")
+    @classmethod
+    def _max_connections(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("http_max_header_bytes")
+    @classmethod
+    def _max_header_bytes(cls, value: int) -> int:
+        if not 1024 <= value <= 1024 * 1024:
+            raise ValueError("must be between 1024 and 1048576 bytes")
+        return value
+
+    @property
+    def ops_separate(self) -> bool:
+        """Whether /metrics and the detailed /health have a port of their own."""
+        return self.ops_port is not None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -190,7 +333,7 @@ class Settings(BaseSettings):
         from sqlalchemy.engine import make_url
 
         values = [self.slack_bot_token, self.slack_signing_secret]
-        values += [v for v in (self.slack_app_token, self.alert_webhook_token) if v]
+        values += [v for v in (self.slack_app_token,) if v] + self.alert_secrets
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))

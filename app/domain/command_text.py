@@ -75,7 +75,8 @@ def plain_text(text: str) -> str:
 
 
 def parse_severity(text: str, keys: tuple[str, ...]) -> tuple[str, str]:
-    """``"p1 checkout is back"`` → ``("P1", "checkout is back")``."""
+    """``"p1 checkout is back"`` → ``("P1", "checkout is back")``; the reason as typed
+    (``plain_text``)."""
     first, _, reason = text.strip().partition(" ")
     key = first.upper()
     if not first or key not in keys:
@@ -84,7 +85,7 @@ def parse_severity(text: str, keys: tuple[str, ...]) -> tuple[str, str]:
             f"{shown}Use `/incident severity {'|'.join(keys)} [reason]`, "
             f"e.g. `/incident severity {keys[0]} checkout is down for everyone`."
         )
-    return key, " ".join(reason.split())
+    return key, " ".join(plain_text(reason).split())
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,11 @@ class ActionItemDraft:
 
 def parse_action_item(text: str, today: date) -> ActionItemDraft:
     """``"Add an alert <@U2|bob> due 2026-12-05"``; owner and due date are optional and may
-    come in either order at the end. A due date before ``today`` is refused: an item born
-    overdue is almost always a typo in the year or month. ``due <word>`` that reads like a date
-    but is not YYYY-MM-DD (``due friday``) is refused rather than kept as text."""
+    come in either order at the end; the text is returned as typed (``plain_text``: another
+    person mentioned in it reads ``@bob`` and pings nobody). A due date before ``today`` is
+    refused: an item born overdue is almost always a typo in the year or month. ``due <word>``
+    that reads like a date but is not YYYY-MM-DD (``due friday``) is refused rather than kept as
+    text."""
     rest = text.strip()
     owner: str | None = None
     due: date | None = None
@@ -110,7 +113,7 @@ def parse_action_item(text: str, today: date) -> ActionItemDraft:
         elif owner is None and (match := _TRAILING_MENTION.search(rest)):
             owner = match.group(1)
             rest = rest[: match.start()].rstrip()
-    rest = " ".join(rest.split())
+    rest = " ".join(plain_text(rest).split())  # stored as the person typed it
     if not rest:
         raise ArgumentError(
             "Say what needs doing: `/incident action <text> [@owner] [due YYYY-MM-DD]`, "

@@ -1,7 +1,9 @@
 """The plan's Incident Log and Post-Mortem templates, rendered as Markdown from plain data.
 
 Sections with nothing to say yet keep the template's prompt, so the document shows what is left
-to write instead of silently dropping it.
+to write instead of silently dropping it. The record holds plain text (people as `<@U…>`); what
+people typed goes through `markdown_text` here, so it cannot start a heading, a list or a quote,
+link anywhere or carry HTML.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from app.domain.durations import format_hours_minutes
+from app.domain.text import markdown_text
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,11 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _or_prompt(value: str, prompt: str) -> str:
-    return value.strip() or prompt
+    return markdown_text(value) or prompt
+
+
+def _md(value: str) -> str:
+    return markdown_text(value)
 
 
 def _timeline_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
@@ -82,7 +89,7 @@ def _timeline_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
     lines = []
     for item in items:
         who = f" ({item.actor})" if item.actor else ""
-        lines.append(f"- {item.when.astimezone(tz).strftime(fmt)} - {item.text}{who}")
+        lines.append(f"- {item.when.astimezone(tz).strftime(fmt)} - {_md(item.text)}{who}")
     return lines
 
 
@@ -94,14 +101,14 @@ def _action_lines(record: IncidentRecord) -> list[str]:
         box = "x" if item.done else " "
         owner = item.owner or "Owner"
         due = item.due.isoformat() if item.due else "Due date"
-        lines.append(f"- [{box}] {item.text} - {owner} - {due}")
+        lines.append(f"- [{box}] {_md(item.text)} - {owner} - {due}")
     return lines
 
 
 def render_incident_log(record: IncidentRecord, tz: ZoneInfo) -> str:
     """The plan's "Incident Log Template", filled in."""
     lines = [
-        f"# Incident: {record.title}",
+        f"# Incident: {_md(record.title)}",
         "",
         f"**Incident ID**: {record.public_id}",
         f"**Severity**: {record.severity}",
@@ -111,9 +118,9 @@ def render_incident_log(record: IncidentRecord, tz: ZoneInfo) -> str:
         f"**Duration**: {_duration(record)}",
         "",
         "## Impact",
-        f"- Affected services: {record.affected_services}".rstrip(),
-        f"- Affected users: {record.affected_users}".rstrip(),
-        f"- Revenue impact: {record.revenue_impact}".rstrip(),
+        f"- Affected services: {_md(record.affected_services)}".rstrip(),
+        f"- Affected users: {_md(record.affected_users)}".rstrip(),
+        f"- Revenue impact: {_md(record.revenue_impact)}".rstrip(),
         f"- Data loss: {_yes_no(record.data_loss)}",
         "",
         "## Timeline",
@@ -139,14 +146,15 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
     """The plan's "Post-Mortem Template", filled in with what the store knows."""
     day = record.started_at.astimezone(tz).date().isoformat()
     downtime = _duration(record)
-    summary = record.summary.strip() or (
+    resolution = _md(record.resolution)
+    summary = _md(record.summary) or (
         f"[2-3 sentence summary of incident and resolution] {record.severity} incident "
-        f'{record.public_id}, "{record.title}", started {_stamp(record.started_at, tz)}'
+        f'{record.public_id}, "{_md(record.title)}", started {_stamp(record.started_at, tz)}'
         + (f" and was resolved after {downtime}." if record.resolved_at else " and is ongoing.")
-        + (f" Resolution: {record.resolution.strip()}" if record.resolution.strip() else "")
+        + (f" Resolution: {resolution}" if resolution else "")
     )
     lines = [
-        f"# Post-Mortem: {record.title}",
+        f"# Post-Mortem: {_md(record.title)}",
         "",
         f"**Date**: {day}",
         f"**Severity**: {record.severity}",
@@ -157,9 +165,9 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
         summary,
         "",
         "## Impact",
-        f"- Users affected: {record.affected_users or 'X,XXX (X%)'}",
+        f"- Users affected: {_md(record.affected_users) or 'X,XXX (X%)'}",
         f"- Downtime: {downtime}",
-        f"- Revenue impact: {record.revenue_impact or '$X,XXX'}",
+        f"- Revenue impact: {_md(record.revenue_impact) or '$X,XXX'}",
         f"- Data loss: {_yes_no(record.data_loss)}",
         "",
         "## Timeline",

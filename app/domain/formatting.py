@@ -12,8 +12,16 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from app.domain.durations import format_duration, format_hours_minutes
+from app.domain.text import mrkdwn
 
-__all__ = ["duration_text", "format_time", "human_minutes", "item_line", "short_time"]
+__all__ = [
+    "duration_text",
+    "format_time",
+    "human_minutes",
+    "item_line",
+    "plain_item_line",
+    "short_time",
+]
 
 
 class Timed(Protocol):
@@ -67,7 +75,17 @@ def duration_text(incident: Timed) -> str:
 
 
 def item_line(item: Item) -> str:
-    """`Rotate the keys · <@U1> · due 2026-12-05`."""
+    """`Rotate the keys · <@U1> · due 2026-12-05` as Slack mrkdwn: the item's text (a
+    person's) escaped, its owner mentioned."""
+    return _line(item, mrkdwn(item.text))
+
+
+def plain_item_line(item: Item) -> str:
+    """The same line as plain text, for a timeline entry (which lists the owner it names)."""
+    return _line(item, item.text)
+
+
+def _line(item: Item, text: str) -> str:
     owner = f" · <@{item.owner_id}>" if item.owner_id else " · no owner"
     due = f" · due {item.due_on.isoformat()}" if item.due_on else ""
-    return f"{item.text}{owner}{due}"
+    return f"{text}{owner}{due}"

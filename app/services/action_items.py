@@ -10,9 +10,10 @@ from slack_sdk.errors import SlackApiError
 from app.context import BotContext
 from app.domain import reminders
 from app.domain.command_text import ActionItemDraft
-from app.domain.formatting import item_line
+from app.domain.formatting import plain_item_line
 from app.domain.timeline import Kind
 from app.services import events
+from app.services.authorization import may_be_told
 from app.services.errors import UserError
 from app.services.incidents import Change, changing
 from app.services.summary import refresh_summary
@@ -21,6 +22,16 @@ from app.store.models import ActionItem, Incident
 from app.ui import messages
 
 log = logging.getLogger(__name__)
+
+NOT_IN_PRIVATE = (
+    "<@{owner}> is not in this private incident's channel, so they were not sent this action "
+    "item by DM, and any reminder of it will be posted in the channel instead. Invite them to the "
+    "channel if they should be told."
+)
+UNKNOWN_IF_IN_PRIVATE = (
+    "Slack could not say whether <@{owner}> is in this private incident's channel, so they were "
+    "not sent this action item by DM. Tell them yourself, or invite them to the channel."
+)
 
 
 async def add(
@@ -42,31 +53,48 @@ async def add(
         change.session.add(item)
         await change.session.flush()
         number = len(await store.for_incident(change.session, change.incident.id))
-        _record(change, item, "added", f"Action item {number} added: {item_line(item)}", actor_id)
+        text = f"Action item {number} added: {plain_item_line(item)}"
+        _record(change, item, "added", text, actor_id, names_owner=True)
     return change.incident, item, number
 
 
-def _record(change: Change, item: ActionItem, event: str, text: str, actor_id: str) -> None:
-    change.record(
-        Kind.ACTION_ITEM, actor_id=actor_id, text=text, data={"event": event, "item": item.id}
-    )
+def _record(
+    change: Change,
+    item: ActionItem,
+    event: str,
+    text: str,
+    actor_id: str,
+    *,
+    names_owner: bool = False,
+) -> None:
+    data: dict[str, object] = {"event": event, "item": item.id}
+    if names_owner and item.owner_id:
+        data["owner"] = item.owner_id  # the text names them: shown as a mention (named_people)
+    change.record(Kind.ACTION_ITEM, actor_id=actor_id, text=text, data=data)
 
 
 async def added_published(
     bot: BotContext, incident: Incident, item: ActionItem, actor_id: str
-) -> None:
+) -> str | None:
     """Show it on the summary, tell its owner, then publish it (the overdue reminder is planned
-    by a subscriber)."""
+    by a subscriber). The owner of a private incident's item is told only if they are in its
+    channel; returns what to tell the person who added it then, or None."""
     await refresh_summary(bot, incident)
-    if item.owner_id and item.owner_id != actor_id:
+    problem = None
+    owner = item.owner_id if item.owner_id != actor_id else None
+    told = await may_be_told(bot, incident, owner) if owner else False
+    if owner and not told:
+        problem = (NOT_IN_PRIVATE if told is False else UNKNOWN_IF_IN_PRIVATE).format(owner=owner)
+    elif owner:
         message = messages.action_item_assigned(item, incident, actor_id)
         try:
             await bot.slack.chat_postMessage(
-                channel=item.owner_id, text=message.text, blocks=message.blocks
+                channel=owner, text=message.text, blocks=message.blocks
             )
         except SlackApiError as exc:
             log.warning("owner of action item %s not told: %s", item.id, exc.response.get("error"))
     await events.publish(bot, events.ActionItemAdded(item))
+    return problem
 
 
 async def mark_done(
@@ -108,6 +136,10 @@ async def send_action_item_reminder(bot: BotContext, item_id: int) -> bool:
         return True
     message = messages.action_item_reminder(item, incident)
     target = item.owner_id or incident.channel_id
+    if item.owner_id and not await may_be_told(bot, incident, item.owner_id):
+        # The owner is not in the private incident's channel (or Slack cannot say): the
+        # reminder goes to the channel, where its text may be read.
+        target = incident.channel_id
     if target is None:
         return True
     try:

@@ -2,12 +2,24 @@
 
 A firing alert that is not attached to an open incident is matched against the policy's alert
 rules and, if a rule says so, declared through the same service as the modal (the bot is the
-reporter). The same alert again while its incident is open adds a timeline entry instead. A
-resolved alert adds an entry and, with `alerts.resolve: true`, resolves the incident once every
+reporter). The same alert again while it is still firing updates its timeline entry ("still
+firing, N deliveries") instead of adding one; firing again after it had resolved is a new entry.
+A resolved alert adds an entry and, with `alerts.resolve: true`, resolves the incident once every
 alert attached to it has resolved.
 
-Everything is saved before the sender gets its answer; Slack work (channel setup, messages)
-comes back as follow-ups for the caller to run after answering.
+Each alert is handled on its own, in its own transaction: one that cannot be read or fails is
+answered with its error and logged, and the others are saved and followed up as usual. Only an
+unavailable database (or Slack not saying who the bot is) stops the intake: what was saved until
+then is complete, its Slack work still runs, and the sender is told to retry (503), which finds
+the saved alerts again instead of repeating them.
+
+Past ALERT_STORM_LIMIT new incidents from one source within a minute (counted in the database, so
+across replicas), that source's next new alerts are attached to one "alert storm" incident of the
+source, declared and paged once, instead of each opening a channel.
+
+Alerts are handled in chunks of CHUNK_SIZE; the Slack work of a chunk (setting up the incidents it
+declared, one message per incident about the alerts that joined it) starts as soon as the chunk
+is saved, before the sender gets its answer.
 """
 
 from __future__ import annotations
@@ -15,45 +27,50 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.context import BotContext
-from app.domain.alerts import Alert
-from app.domain.timeline import Kind
+from app.domain.alerts import Alert, Entry, Ignored, Invalid
+from app.domain.text import link, mrkdwn
 from app.logs import incident_context
-from app.services import lifecycle, setup, timeline
+from app.services import alert_links, alert_storms, lifecycle
+from app.services.alert_followups import LISTED_MAX, FollowUp, Note, SlackWork, Work
 from app.services.declare import DeclareRequest, declare_with_result
+from app.services.errors import UserError
 from app.store import alerts as store
-from app.store.models import AlertLink, AlertStatus, Incident
+from app.store.models import AlertRole, AlertStatus, Incident
 from app.ui import common
+
+__all__ = ["CHUNK_SIZE", "LISTED_MAX", "Intake", "IntakeUnavailable", "Outcome", "receive"]
 
 log = logging.getLogger(__name__)
 
 BOT_USER_TIMEOUT = 3.0
-
-FollowUp = Callable[[], Awaitable[None]]
+CHUNK_SIZE = 100
 
 
 class IntakeUnavailable(Exception):
-    """The alert cannot be taken now (Slack does not say who the bot is); the sender retries."""
+    """The alerts cannot be taken now (the database is unavailable, or Slack does not say who
+    the bot is); the sender retries."""
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one alert, as answered to the sender."""
 
-    fingerprint: str
-    status: str
-    action: str  # declared | updated | resolved | ignored
+    fingerprint: str | None
+    status: str | None
+    action: str  # declared | updated | resolved | ignored | failed
     incident: str | None = None
     reason: str | None = None
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -62,110 +79,167 @@ class Outcome:
 @dataclass
 class Intake:
     outcomes: list[Outcome] = field(default_factory=list)
-    follow_ups: list[FollowUp] = field(default_factory=list)
+    # Why the intake stopped before the end (the database went away): the sender should retry.
+    unavailable: str | None = None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.action == "failed"]
 
 
-async def receive(ctx: BotContext, alerts: list[Alert]) -> Intake:
-    """Apply each alert in order; returns the answers and the Slack work still to do."""
+async def receive(ctx: BotContext, entries: Sequence[Entry]) -> Intake:
+    """Handle each entry in order, chunk by chunk; returns one outcome per entry handled.
+
+    Each chunk's Slack work is started (as background tasks) as soon as the chunk is saved.
+    """
     intake = Intake()
-    for alert in alerts:
-        outcome, follow_up = await (_firing(ctx, alert) if alert.firing else _resolved(ctx, alert))
-        metrics.alert_received(alert.source, outcome.action)
-        log.info(
-            "%s alert %s %s: %s%s",
-            alert.source,
-            alert.fingerprint,
-            alert.status,
-            outcome.action,
-            f" ({outcome.reason})" if outcome.reason else "",
-            extra={"incident": outcome.incident, "source": alert.source},
-        )
-        intake.outcomes.append(outcome)
-        if follow_up is not None:
-            intake.follow_ups.append(follow_up)
+    slack = SlackWork(ctx)
+    for start in range(0, len(entries), CHUNK_SIZE):
+        work = Work()
+        try:
+            for entry in entries[start : start + CHUNK_SIZE]:
+                intake.outcomes.append(await _handle(ctx, entry, work))
+        except IntakeUnavailable as exc:
+            done = len(intake.outcomes)
+            intake.unavailable = (
+                f"{exc}; nothing was saved, retry later"
+                if done == 0
+                else f"{exc}; the {done} alerts answered were handled, the rest was not saved: "
+                "retry later"
+            )
+            log.warning(
+                "alert intake stopped after %d of %d alerts: %s",
+                len(intake.outcomes),
+                len(entries),
+                exc,
+            )
+            return intake
+        finally:
+            slack.start(work)
     return intake
 
 
-async def run_follow_ups(intake: Intake) -> None:
-    """The Slack side, after the sender has its answer; one failure does not stop the rest."""
-    for follow_up in intake.follow_ups:
-        try:
-            await follow_up()
-        except Exception:  # noqa: BLE001 - logged; the incident itself is saved
-            log.exception("Slack follow-up of an alert failed")
-
-
-def _entry_data(alert: Alert) -> dict[str, Any]:
-    return {
-        "source": alert.source,
-        "fingerprint": alert.fingerprint,
-        "status": alert.status,
-        "labels": dict(alert.labels),
-        "url": alert.url,
-    }
-
-
-def _record(
-    session: AsyncSession, incident: Incident, alert: Alert, text: str, now: datetime
-) -> None:
-    """The alert's timeline entry, in the caller's transaction."""
-    timeline.record(session, incident, Kind.ALERT, now=now, text=text, data=_entry_data(alert))
-
-
-def _link(alert: Alert, incident_id: int, now: Any) -> AlertLink:
-    return AlertLink(
-        source=alert.source,
-        fingerprint=alert.fingerprint,
-        group_key=alert.group,
-        incident_id=incident_id,
-        status=AlertStatus.FIRING,
-        received=1,
-        first_seen_at=now,
-        last_seen_at=now,
+def _unavailable(exc: BaseException) -> bool:
+    """A failure of the database itself (not of one alert's data): worth a retry later."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError
+        | OSError
+        | TimeoutError,
     )
 
 
-async def _firing(ctx: BotContext, alert: Alert) -> tuple[Outcome, FollowUp | None]:
+async def _handle(ctx: BotContext, entry: Entry, work: Work) -> Outcome:
+    if isinstance(entry, Ignored):
+        outcome = Outcome(entry.fingerprint, entry.status, "ignored", reason=entry.reason)
+    elif isinstance(entry, Invalid):
+        log.warning(
+            "refused a %s alert: %s", entry.source, entry.error, extra={"source": entry.source}
+        )
+        outcome = Outcome(entry.fingerprint, entry.status, "failed", error=entry.error)
+    else:
+        outcome = await _handle_alert(ctx, entry, work)
+    metrics.alert_received(entry.source, outcome.action)
+    if outcome.action != "failed":
+        log.info(
+            "%s alert %s %s: %s%s",
+            entry.source,
+            outcome.fingerprint,
+            outcome.status,
+            outcome.action,
+            f" ({outcome.reason})" if outcome.reason else "",
+            extra={"incident": outcome.incident, "source": entry.source},
+        )
+    return outcome
+
+
+async def _handle_alert(ctx: BotContext, alert: Alert, work: Work) -> Outcome:
+    try:
+        if alert.firing:
+            return await _firing(ctx, alert, work)
+        return await _resolved(ctx, alert, work)
+    except IntakeUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one alert's failure is its answer, not the batch's
+        if _unavailable(exc):
+            raise IntakeUnavailable("the database is unavailable") from exc
+        if isinstance(exc, UserError):
+            error = str(exc)
+        else:
+            error = f"could not be handled ({type(exc).__name__}); the bot's log has the details"
+        log.exception(
+            "%s alert %s could not be handled",
+            alert.source,
+            alert.fingerprint,
+            extra={"source": alert.source},
+        )
+        return Outcome(alert.fingerprint, alert.status, "failed", error=error)
+
+
+async def _reporter(ctx: BotContext) -> str:
+    try:
+        async with asyncio.timeout(BOT_USER_TIMEOUT):
+            return await ctx.bot_user_id()
+    except (SlackApiError, TimeoutError, OSError) as exc:
+        raise IntakeUnavailable("Slack did not answer auth.test") from exc
+
+
+# ------------------------------------------------------------------------------ firing
+
+
+async def _firing(ctx: BotContext, alert: Alert, work: Work) -> Outcome:
     now = ctx.clock.now()
+    note: Note | None = None
     async with ctx.sessions.begin() as session:
-        link = await store.open_link(session, alert.source, alert.fingerprint)
+        known = await store.open_link(session, alert.source, alert.fingerprint)
         joining = None
-        if link is None and alert.group:
+        if known is None and alert.group:
             joining = await store.open_link_in_group(session, alert.source, alert.group)
-        if link is not None or joining is not None:
-            attached = link or joining
+        if known is None and joining is None:
+            seen = await store.times_declared(session, alert.source, alert.fingerprint)
+            since = now - alert_storms.WINDOW
+            recent = await store.declared_since(session, alert.source, since)
+            incident = None
+        else:
+            attached = known or joining
             assert attached is not None
             incident = await session.get(Incident, attached.incident_id)
             assert incident is not None
-            if link is None:
-                session.add(_link(alert, incident.id, now))
-                text, tell = f"Alert firing (same group): {alert.title}", True
+            if known is None:
+                role = AlertRole.STORM if attached.role == AlertRole.STORM else AlertRole.JOINED
+                text = f"Alert firing (same group): {alert.title}"
+                await alert_links.attach(session, incident, alert, role, text, now)
+                note = Note("Alert firing (same group)", alert)
+            elif known.status == AlertStatus.RESOLVED:
+                # It had cleared and came back: a new episode, a new entry.
+                await alert_links.fire_again(session, incident, known, alert, now)
+                note = Note("Alert firing again", alert)
             else:
-                tell = link.status == AlertStatus.RESOLVED  # it had cleared and came back
-                link.status = AlertStatus.FIRING
-                link.received += 1
-                link.last_seen_at = now
-                text = f"Alert firing again: {alert.title}"
-            _record(session, incident, alert, text, now)
-        else:
-            incident = None
-            seen = await store.times_declared(session, alert.source, alert.fingerprint)
-    if incident is not None:
-        outcome = Outcome(alert.fingerprint, alert.status, "updated", incident.public_id)
-        return outcome, (_post(ctx, incident, f":rotating_light: {text}", alert) if tell else None)
-    return await _declare(ctx, alert, seen)
+                await alert_links.still_firing(session, incident, known, alert, now)
+    if incident is None:
+        return await _declare(ctx, alert, seen, recent, work)
+    if note is not None:
+        work.note(incident, note)
+    return Outcome(alert.fingerprint, alert.status, "updated", incident.public_id)
 
 
-async def _declare(ctx: BotContext, alert: Alert, seen: int) -> tuple[Outcome, FollowUp | None]:
+async def _declare(ctx: BotContext, alert: Alert, seen: int, recent: int, work: Work) -> Outcome:
     rule = ctx.policy.alerts.rule_for(alert.source, alert.labels)
     if rule is None or not rule.declare:
         reason = "no alert rule declares it" if rule is None else "its rule says declare: false"
-        return Outcome(alert.fingerprint, alert.status, "ignored", reason=reason), None
-    try:
-        async with asyncio.timeout(BOT_USER_TIMEOUT):
-            reporter = await ctx.bot_user_id()
-    except (SlackApiError, TimeoutError, OSError) as exc:
-        raise IntakeUnavailable("Slack did not answer auth.test; retry later") from exc
+        return Outcome(alert.fingerprint, alert.status, "ignored", reason=reason)
+    reporter = await _reporter(ctx)
+    if alert_storms.in_storm(ctx, recent):
+        action, storm = await alert_storms.attach_to_storm(
+            ctx, alert, rule.severity, reporter, work
+        )
+        reason = alert_storms.reason(ctx, alert.source)
+        return Outcome(alert.fingerprint, alert.status, action, storm.public_id, reason)
     incident_type = rule.type if rule.type in ctx.runbooks else None
     if rule.type and incident_type is None:
         log.warning("alert rule type %r has no runbook; declaring without one", rule.type)
@@ -186,47 +260,44 @@ async def _declare(ctx: BotContext, alert: Alert, seen: int) -> tuple[Outcome, F
     now = ctx.clock.now()
 
     async def attach(session: AsyncSession, incident: Incident) -> None:
-        session.add(_link(alert, incident.id, now))
-        _record(
-            session, incident, alert, f"Declared from a {alert.source} alert: {alert.title}", now
-        )
+        text = f"Declared from a {alert.source} alert: {alert.title}"
+        await alert_links.attach(session, incident, alert, AlertRole.DECLARED, text, now)
 
     result = await declare_with_result(ctx, request, on_saved=attach)
     incident = result.incident
     if not result.created:
-        outcome = Outcome(
+        return Outcome(
             alert.fingerprint,
             alert.status,
             "updated",
             incident.public_id,
             reason="already declared by a concurrent delivery",
         )
-        return outcome, None
-
-    async def set_up() -> None:
-        with incident_context(incident.public_id):
-            await setup.set_up(ctx, incident.id)
-
-    return Outcome(alert.fingerprint, alert.status, "declared", incident.public_id), set_up
+    work.setups.append(incident)
+    return Outcome(alert.fingerprint, alert.status, "declared", incident.public_id)
 
 
-async def _resolved(ctx: BotContext, alert: Alert) -> tuple[Outcome, FollowUp | None]:
+# ------------------------------------------------------------------------------ resolved
+
+
+async def _resolved(ctx: BotContext, alert: Alert, work: Work) -> Outcome:
     now = ctx.clock.now()
     all_clear = False
     async with ctx.sessions.begin() as session:
-        link = await store.open_link(session, alert.source, alert.fingerprint)
-        if link is None:
-            outcome = Outcome(
+        known = await store.open_link(session, alert.source, alert.fingerprint)
+        if known is None:
+            return Outcome(
                 alert.fingerprint, alert.status, "ignored", reason="no open incident has this alert"
             )
-            return outcome, None
-        incident = await session.get(Incident, link.incident_id)
+        incident = await session.get(Incident, known.incident_id)
         assert incident is not None
-        was_firing = link.status == AlertStatus.FIRING
-        link.status = AlertStatus.RESOLVED
-        link.received += 1
-        link.last_seen_at = now
-        _record(session, incident, alert, f"Alert resolved: {alert.title}", now)
+        was_firing = known.status == AlertStatus.FIRING
+        known.status = AlertStatus.RESOLVED
+        known.received += 1
+        known.last_seen_at = now
+        if was_firing:
+            # A repeated resolve (Alertmanager re-sends resolved alerts of a group) adds nothing.
+            alert_links.record(session, incident, alert, f"Alert resolved: {alert.title}", now)
         if ctx.policy.alerts.resolve:
             links = await store.links_of(session, incident.id)
             all_clear = all(other.status == AlertStatus.RESOLVED for other in links)
@@ -240,27 +311,31 @@ async def _resolved(ctx: BotContext, alert: Alert) -> tuple[Outcome, FollowUp | 
                 resolution=f"Every alert cleared ({alert.source}: {alert.title}).",
                 data_loss=None,
             ),
-            await ctx.bot_user_id(),
+            await _reporter(ctx),
             from_form=False,
         )
         resolved, incident = result.changed, result.incident
     action = "resolved" if resolved else "updated"
     outcome = Outcome(alert.fingerprint, alert.status, action, incident.public_id)
-    if not (was_firing or resolved):
-        return outcome, None
-    text = f":white_check_mark: Alert resolved: {alert.title}"
-    if resolved:
-        text += "\nEvery alert of this incident has resolved, so the incident is now *Resolved*."
-    post = _post(ctx, incident, text, alert)
     if not resolved:
-        return outcome, post
+        if was_firing:
+            work.note(incident, Note("Alert resolved", alert, ":white_check_mark:"))
+        return outcome
+    text = f":white_check_mark: Alert resolved: {mrkdwn(alert.title)}"
+    text += "\nEvery alert of this incident has resolved, so the incident is now *Resolved*."
+    post = _post(ctx, incident, text, alert)
+    resolved_incident = incident
 
     async def post_and_publish() -> None:
         await post()
         # Escalation stopped, summary, topic and announcement updated, review scheduled.
-        await lifecycle.resolved_published(ctx, incident)
+        await lifecycle.resolved_published(ctx, resolved_incident)
 
-    return outcome, post_and_publish
+    work.after.append(post_and_publish)
+    return outcome
+
+
+# ------------------------------------------------------------------------------ Slack
 
 
 def _post(ctx: BotContext, incident: Incident, text: str, alert: Alert) -> FollowUp:
@@ -272,7 +347,9 @@ def _post(ctx: BotContext, incident: Incident, text: str, alert: Alert) -> Follo
             log.info("no channel yet for %s; the alert is in its timeline", incident.public_id)
             return
         with incident_context(current.public_id):
-            message = text + (f"\n<{alert.url}|Open in {alert.source}>" if alert.url else "")
+            message = text
+            if alert.url:  # only an http(s) URL becomes a link (app.domain.text.link)
+                message += "\n" + link(alert.url, f"Open in {alert.source}")
             await ctx.slack.chat_postMessage(
                 channel=current.channel_id, text=message, blocks=common.plain(message)
             )

@@ -13,6 +13,7 @@ from app.context import BotContext
 from app.domain.lifecycle import Status
 from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
+from app.domain.text import normalize_title
 from app.domain.timeline import Kind
 from app.services import timeline
 from app.services.errors import InvalidInput
@@ -39,8 +40,12 @@ class DeclareRequest:
 
 def validate(request: DeclareRequest, ctx: BotContext) -> tuple[str, str, bool]:
     """Return (title, severity, private) or raise InvalidInput naming the field."""
-    title = " ".join(request.title.split())
+    # Zero-width and bidi-control characters dropped, whitespace collapsed: the title people
+    # see is the title stored (app.domain.text).
+    title = normalize_title(request.title)
     if not title:
+        if request.title.strip():
+            raise InvalidInput("title", "The title needs at least one visible character.")
         raise InvalidInput("title", "Give the incident a title.")
     if len(title) > TITLE_MAX:
         raise InvalidInput(

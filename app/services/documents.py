@@ -22,6 +22,7 @@ from app.domain.documents import (
     render_incident_log,
     render_postmortem,
 )
+from app.domain.text import readable
 from app.domain.timeline import Kind
 from app.store import action_items
 from app.store import incidents as store
@@ -34,6 +35,11 @@ _NOT_IN_DOCUMENTS = {Kind.SETUP_FAILED}
 
 def _mention(user_id: str | None) -> str | None:
     return f"<@{user_id}>" if user_id else None
+
+
+def _text(entry: TimelineEntry) -> str:
+    """An entry's text as plain text: a captured message's Slack markup read (`readable`)."""
+    return readable(entry.text) if entry.kind == Kind.MESSAGE else entry.text
 
 
 async def incident_record(session: AsyncSession, incident: Incident) -> IncidentRecord:
@@ -62,7 +68,7 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
         root_cause=incident.root_cause,
         resolution=incident.resolution,
         timeline=tuple(
-            TimelineItem(entry.occurred_at, entry.text, _mention(entry.actor_id))
+            TimelineItem(entry.occurred_at, _text(entry), _mention(entry.actor_id))
             for entry in entries
             if entry.kind not in _NOT_IN_DOCUMENTS and entry.text
         ),

@@ -7,6 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
+from app.domain.text import mrkdwn
 from app.domain.timeline import Kind
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing
@@ -43,6 +44,7 @@ async def lead_published(bot: BotContext, incident: Incident, actor_id: str) -> 
     if incident.channel_id and lead:
         try:
             await bot.slack.conversations_invite(channel=incident.channel_id, users=lead)
+            bot.directory.forget(incident.channel_id)  # the lead may act at once
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error != "already_in_channel":
@@ -57,7 +59,7 @@ async def lead_published(bot: BotContext, incident: Incident, actor_id: str) -> 
             await bot.slack.chat_postMessage(
                 channel=lead,
                 text=f":technologist: <@{actor_id}> made you the lead of {incident.public_id} "
-                f"({incident.severity}: {incident.title}) in <#{incident.channel_id}>.",
+                f"({incident.severity}: {mrkdwn(incident.title)}) in <#{incident.channel_id}>.",
             )
         except SlackApiError as exc:
             log.warning("lead %s not told: %s", lead, exc.response.get("error"))

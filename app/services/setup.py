@@ -228,6 +228,8 @@ async def _invite(ctx: BotContext, incident: Incident, channel: str) -> None:
         except SlackApiError as exc:
             if exc.response.get("error") != "already_in_channel":
                 raise
+        finally:
+            ctx.directory.forget(channel)  # who may act on it changed
     await _save(ctx, incident, members_invited=True)
 
 

@@ -13,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from app.context import BotContext
+from app.services.authorization import Actor
 from app.slack import errors
 
 
@@ -37,6 +38,12 @@ class Click:
     @property
     def person(self) -> errors.Person:
         return errors.Person(self.user_id, self.channel_id, self.respond)
+
+    @property
+    def actor(self) -> Actor:
+        """Who clicked. The message's channel is not where they typed anything: anyone can open
+        a public channel and press its buttons without being in it."""
+        return Actor(self.user_id)
 
 
 def click_of(body: dict[str, Any], respond: AsyncRespond | None = None) -> Click:

@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 
 from app.context import BotContext
+from app.services.authorization import Actor
 from app.services.errors import UserError
 from app.slack import errors
 from app.ui.common import plain, to_dicts
@@ -41,6 +42,11 @@ class CommandCall:
     def first_arg(self) -> str:
         """The first word after the subcommand ("" without one)."""
         return self.args.split()[0] if self.args.split() else ""
+
+    @property
+    def actor(self) -> Actor:
+        """Who typed it, and where: for the authorization of what it acts on."""
+        return Actor(self.user_id, self.channel_id or None)
 
     @property
     def person(self) -> errors.Person:

@@ -43,9 +43,7 @@ async def declare_command(call: CommandCall) -> None:
 
 
 async def retry_setup_command(call: CommandCall) -> None:
-    incident = await lookup.incident_to_set_up(
-        call.bot, call.first_arg, call.channel_id, call.user_id
-    )
+    incident = await lookup.incident_to_set_up(call.bot, call.actor, call.first_arg)
     if incident.setup_complete:
         await call.ack(f"{incident.public_id} is already fully set up in <#{incident.channel_id}>.")
         return

@@ -17,7 +17,7 @@ ANNOUNCING = "announcing the acknowledgement"
 
 async def ack_command(call: CommandCall) -> None:
     incident = await lookup.incident_here(
-        call.bot, "ack", call.channel_id, call.first_arg, takes_id=True
+        call.bot, "ack", call.actor, call.first_arg, takes_id=True
     )
     result = await escalation.acknowledge(call.bot, incident, call.user_id)
     await call.ack(result.reply)
@@ -30,7 +30,7 @@ async def ack_command(call: CommandCall) -> None:
 
 
 async def _acknowledge(bot: BotContext, click: Click) -> None:
-    incident = await lookup.find_incident(bot, public_id=click.value)
+    incident = await lookup.find_incident(bot, click.actor, public_id=click.value)
     if incident is None:
         raise UserError("That button names no incident; nothing was changed.")
     result = await escalation.acknowledge(bot, incident, click.user_id)
@@ -50,6 +50,8 @@ async def _snooze(bot: BotContext, click: Click) -> None:
     public_id, _, seconds = click.value.partition("|")
     if not seconds.isdigit():
         raise UserError("That snooze button is broken; nothing was changed.")
+    if await lookup.find_incident(bot, click.actor, public_id=public_id) is None:
+        raise UserError("That snooze button names no incident; nothing was changed.")
     result = await escalation.snooze_reminder(
         bot,
         public_id,

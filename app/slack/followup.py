@@ -23,7 +23,7 @@ from app.ui import messages
 from app.ui.common import Message
 
 if TYPE_CHECKING:
-    from app.store.models import Incident
+    from app.store.models import ActionItem, Incident
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ SHOWING = "showing it in Slack"
 
 
 async def action_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     today = call.bot.clock.now().astimezone(call.bot.settings.tz).date()
     try:
         draft = parse_action_item(call.args, today)
@@ -40,14 +40,18 @@ async def action_command(call: CommandCall) -> None:
     incident, item, number = await action_items.add(call.bot, incident.id, draft, call.user_id)
     await call.ack(f"Action item {number} added: {item_line(item)}")
     call.later(
-        action_items.added_published(call.bot, incident, item, call.user_id),
-        doing="showing the action item",
-        outcome=errors.SAVED,
+        _publish_item(call, incident, item), doing="showing the action item", outcome=errors.SAVED
     )
 
 
+async def _publish_item(call: CommandCall, incident: Incident, item: ActionItem) -> None:
+    problem = await action_items.added_published(call.bot, incident, item, call.user_id)
+    if problem:
+        await call.respond(problem)
+
+
 async def postmortem_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     await call.ack()
     comment = messages.postmortem_comment(incident, call.user_id)
     call.later(
@@ -59,6 +63,7 @@ async def postmortem_command(call: CommandCall) -> None:
 async def _done(bot: BotContext, click: Click) -> None:
     if click.number is None:
         return
+    await lookup.incident_of_action_item(bot, click.actor, click.number)
     incident, item, changed = await action_items.mark_done(bot, click.number, click.user_id)
     done = messages.action_item_done(item, item.done_by or click.user_id)
     published = refresh_summary(bot, incident) if changed else None
@@ -68,6 +73,7 @@ async def _done(bot: BotContext, click: Click) -> None:
 async def _held(bot: BotContext, click: Click) -> None:
     if click.number is None:
         return
+    await lookup.incident_numbered(bot, click.actor, click.number)
     outcome = await review.mark_held(bot, click.number, click.user_id)
     incident = outcome.incident
     held = messages.review_held(incident, incident.review_held_by or click.user_id)

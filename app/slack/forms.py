@@ -12,11 +12,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.models.views import View
 
 from app.context import BotContext
+from app.services.authorization import Actor
 from app.slack.buttons import Button, Click
 from app.ui.modals import incident_id_of, selected_value
 
-# The form a button opens for the incident it names (a UserError when it does not apply).
-FormFor = Callable[[BotContext, int], Awaitable[View]]
+# The form a button opens for the incident it names, for the person who pressed it (a
+# UserError when it does not apply, or they may not act on the incident).
+FormFor = Callable[[BotContext, Actor, int], Awaitable[View]]
 
 OPENING = "opening the form"
 
@@ -30,7 +32,7 @@ def opens(form: FormFor) -> Button:
 
     async def work(bot: BotContext, click: Click) -> None:
         if click.number is not None:
-            await open_form(bot, click.trigger_id, await form(bot, click.number))
+            await open_form(bot, click.trigger_id, await form(bot, click.actor, click.number))
 
     return Button(work, OPENING)
 
@@ -43,6 +45,10 @@ class Submission:
     view: dict[str, Any]
     user_id: str
     incident_id: int | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id)
 
 
 def submission_of(body: dict[str, Any]) -> Submission:

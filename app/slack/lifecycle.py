@@ -12,9 +12,12 @@ from slack_sdk.models.views import View
 
 from app.context import BotContext
 from app.domain import lifecycle
+from app.domain.command_text import plain_text
 from app.services import lifecycle as service
 from app.services import lookup
+from app.services.authorization import Actor
 from app.services.errors import UserError
+from app.services.incidents import Outcome
 from app.slack import errors
 from app.slack.commands import CommandCall
 from app.slack.forms import OPENING, choice_of, open_form, submission_of
@@ -33,7 +36,7 @@ SHOWING = "showing the change in Slack"
 
 
 async def status_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     target = lifecycle.parse_status(call.args)
     if target is None:
         raise UserError(
@@ -54,7 +57,7 @@ async def status_command(call: CommandCall) -> None:
 
 
 async def resolve_command(call: CommandCall) -> None:
-    await _resolve_form(call, await lookup.incident_here(call.bot, call.name, call.channel_id))
+    await _resolve_form(call, await lookup.incident_here(call.bot, call.name, call.actor))
 
 
 async def _resolve_form(call: CommandCall, incident: Incident) -> None:
@@ -64,8 +67,8 @@ async def _resolve_form(call: CommandCall, incident: Incident) -> None:
 
 
 async def reopen_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
-    outcome = await service.reopen(call.bot, incident.id, call.user_id, call.args)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
+    outcome = await service.reopen(call.bot, incident.id, call.user_id, plain_text(call.args))
     await call.ack(outcome.message)
     call.later(
         service.reopened_published(call.bot, outcome.incident), doing=SHOWING, outcome=errors.SAVED
@@ -75,12 +78,24 @@ async def reopen_command(call: CommandCall) -> None:
 # --------------------------------------------------------------------------------- forms
 
 
-async def status_form(bot: BotContext, incident_id: int) -> View:
-    return modals.status_modal(await lookup.incident_to_change_status(bot, incident_id))
+async def status_form(bot: BotContext, actor: Actor, incident_id: int) -> View:
+    return modals.status_modal(await lookup.incident_to_change_status(bot, actor, incident_id))
 
 
-async def resolve_form(bot: BotContext, incident_id: int) -> View:
-    return modals.resolve_modal(await lookup.incident_to_resolve(bot, incident_id))
+async def resolve_form(bot: BotContext, actor: Actor, incident_id: int) -> View:
+    return modals.resolve_modal(await lookup.incident_to_resolve(bot, actor, incident_id))
+
+
+async def _change_status(bot: BotContext, actor: Actor, incident_id: int, target: str) -> Outcome:
+    await lookup.incident_numbered(bot, actor, incident_id)
+    return await service.change_status(bot, incident_id, target, actor.user_id)
+
+
+async def _resolve(
+    bot: BotContext, actor: Actor, incident_id: int, resolution: service.Resolution
+) -> Outcome:
+    await lookup.incident_numbered(bot, actor, incident_id)
+    return await service.resolve(bot, incident_id, resolution, actor.user_id)
 
 
 async def status_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -90,12 +105,12 @@ async def status_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any])
     form, incident_id, target = chosen
     if target == lifecycle.RESOLVED:
         # Resolving needs the incident log's fields: the same modal becomes that form.
-        view = await errors.for_form(ack, "status", resolve_form(bot, incident_id))
+        view = await errors.for_form(ack, "status", resolve_form(bot, form.actor, incident_id))
         if view is not None:
             await ack(response_action="update", view=view)
         return
     outcome = await errors.for_form(
-        ack, "status", service.change_status(bot, incident_id, target, form.user_id)
+        ack, "status", _change_status(bot, form.actor, incident_id, target)
     )
     if outcome is None:
         return
@@ -129,7 +144,7 @@ async def resolve_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]
         return
     resolution = _resolution(form.view)
     outcome = await errors.for_form(
-        ack, "resolution", service.resolve(bot, form.incident_id, resolution, form.user_id)
+        ack, "resolution", _resolve(bot, form.actor, form.incident_id, resolution)
     )
     if outcome is None:
         return

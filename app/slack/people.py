@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 async def lead_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     lead_id = parse_user_mention(call.args)
     if lead_id is None:
         raise UserError("Name one person with a mention: `/incident lead @name`.")

@@ -30,7 +30,7 @@ async def runbook_command(call: CommandCall) -> None:
     runbook = bot.runbooks.get(key)
     if runbook is None:
         raise UserError(f"There is no runbook `{key}`.\n{runbook_list(bot.runbooks)}")
-    incident = await lookup.find_incident(bot, channel_id=call.channel_id)
+    incident = await lookup.find_incident(bot, call.actor, channel_id=call.channel_id)
     if incident is None:
         # Outside an incident there is no timeline to record ticks in: show it to the asker.
         await call.ack(
@@ -50,6 +50,8 @@ async def _tick(bot: BotContext, click: Click) -> None:
     if not click.channel_id or not click.message_ts:
         log.warning("runbook tick without a channel message (%s)", click.action.get("block_id"))
         return
+    if await lookup.find_incident(bot, click.actor, channel_id=click.channel_id) is None:
+        return  # a checklist shown outside an incident: no timeline to record the tick in
     await service.record_tick(
         bot,
         channel_id=click.channel_id,

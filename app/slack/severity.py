@@ -12,7 +12,9 @@ from app.context import BotContext
 from app.domain.command_text import ArgumentError, parse_severity
 from app.services import incidents, lookup
 from app.services import severity as service
+from app.services.authorization import Actor
 from app.services.errors import UserError
+from app.services.incidents import Outcome
 from app.slack import errors
 from app.slack.commands import CommandCall
 from app.slack.forms import choice_of
@@ -22,7 +24,7 @@ SHOWING = "showing the new severity in Slack"
 
 
 async def severity_command(call: CommandCall) -> None:
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     policy = incidents.policy_of(call.bot, incident)
     try:
         new, reason = parse_severity(call.args, policy.severity_keys)
@@ -38,9 +40,16 @@ async def severity_command(call: CommandCall) -> None:
         )
 
 
-async def severity_form(bot: BotContext, incident_id: int) -> View:
-    incident = await lookup.incident_numbered(bot, incident_id)
+async def severity_form(bot: BotContext, actor: Actor, incident_id: int) -> View:
+    incident = await lookup.incident_numbered(bot, actor, incident_id)
     return modals.severity_modal(incident, incidents.policy_of(bot, incident))
+
+
+async def _change_severity(
+    bot: BotContext, actor: Actor, incident_id: int, new: str, reason: str
+) -> tuple[Outcome, str]:
+    await lookup.incident_numbered(bot, actor, incident_id)
+    return await service.change_severity(bot, incident_id, new, actor.user_id, reason)
 
 
 async def severity_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -52,7 +61,7 @@ async def severity_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any
     changed = await errors.for_form(
         ack,
         "severity",
-        service.change_severity(bot, incident_id, new, form.user_id, reason),
+        _change_severity(bot, form.actor, incident_id, new, reason),
     )
     if changed is None:
         return

@@ -20,6 +20,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from app.context import BotContext
 from app.domain import captured
+from app.domain.command_text import plain_text
 from app.domain.slack_ts import is_slack_ts
 from app.services import lookup, timeline
 from app.services.capture import Capture, MessageDeleted, MessageEdited, Reaction
@@ -37,8 +38,8 @@ log = logging.getLogger(__name__)
 async def note_command(call: CommandCall) -> None:
     if not call.args:
         raise UserError("Write the note after the command: `/incident note Rolled back to v42`.")
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
-    entry = await timeline.add_note(call.bot, incident.id, call.user_id, call.args)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
+    entry = await timeline.add_note(call.bot, incident.id, call.user_id, plain_text(call.args))
     await call.ack()
     call.later(
         _echo_note(call, entry.id),
@@ -50,7 +51,7 @@ async def note_command(call: CommandCall) -> None:
 async def _echo_note(call: CommandCall, entry_id: int) -> None:
     """Show the saved note to the channel (the incident's: it was typed there)."""
     posted = await call.bot.slack.chat_postMessage(
-        channel=call.channel_id, text=format_note_echo(call.user_id, call.args)
+        channel=call.channel_id, text=format_note_echo(call.user_id, plain_text(call.args))
     )
     await timeline.link_message(call.bot, entry_id, posted["ts"])
 
@@ -61,7 +62,7 @@ async def timeline_command(call: CommandCall) -> None:
         if not call.args.isdigit() or int(call.args) < 1:
             raise UserError("Give a page number: `/incident timeline 2`.")
         page = int(call.args)
-    incident = await lookup.incident_here(call.bot, call.name, call.channel_id)
+    incident = await lookup.incident_here(call.bot, call.name, call.actor)
     entries = await timeline.entries(call.bot, incident.id)
     message = timeline_message(incident, entries, call.bot.settings.tz, page)
     await call.ack(message.text, layout=message.blocks)

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import (
 def make_engine(url: str) -> AsyncEngine:
     """An engine tuned for the database behind `url`."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: an error's message never carries a statement's values (titles).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -32,6 +33,7 @@ def make_engine(url: str) -> AsyncEngine:
     # Fail fast when PostgreSQL is unreachable: a request waiting on it has Slack's 3 s to answer.
     return create_async_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,

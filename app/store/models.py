@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -253,6 +254,14 @@ class AlertStatus:
     RESOLVED = "resolved"
 
 
+class AlertRole:
+    """How an alert came to its incident."""
+
+    DECLARED = "declared"  # it opened the incident (these count towards ALERT_STORM_LIMIT)
+    JOINED = "joined"  # it joined an open incident of its group
+    STORM = "storm"  # past the storm limit, it was attached to its source's alert-storm incident
+
+
 class AlertLink(Base):
     """A monitoring alert (source + fingerprint) attached to the incident it opened or joined.
 
@@ -265,6 +274,7 @@ class AlertLink(Base):
         UniqueConstraint("source", "fingerprint", "incident_id", name="uq_alert_links_alert"),
         Index("ix_alert_links_fingerprint", "source", "fingerprint"),
         Index("ix_alert_links_group", "source", "group_key"),
+        Index("ix_alert_links_role", "source", "role", "first_seen_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -279,3 +289,29 @@ class AlertLink(Base):
     received: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     first_seen_at: Mapped[datetime] = mapped_column(nullable=False)
     last_seen_at: Mapped[datetime] = mapped_column(nullable=False)
+    role: Mapped[str] = mapped_column(
+        String(16), default=AlertRole.JOINED, server_default=AlertRole.JOINED, nullable=False
+    )
+    # The timeline entry of the current firing episode and how many deliveries it has had: a
+    # still-firing redelivery updates that entry ("still firing, N deliveries") instead of
+    # adding one; firing again after a resolve starts a new entry.
+    entry_id: Mapped[int | None] = mapped_column(Integer)
+    deliveries: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+
+
+class RequestSignature(Base):
+    """The signature of every signed Slack command and interaction applied: a second request
+    carrying the same one (the same timestamp and body, re-posted by whoever copied it) is
+    refused. (Events are deduplicated by event id instead: ProcessedEvent.)
+
+    Slack signs each delivery afresh, retries included, so only a replay repeats a signature.
+    Rows are deleted once their timestamp is past the window in which Slack's signature check
+    accepts them; a replay of an older request fails that check anyway.
+    """
+
+    __tablename__ = "slack_request_signatures"
+    __table_args__ = (Index("ix_slack_request_signatures_request_ts", "request_ts"),)
+
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # X-Slack-Request-Timestamp, in seconds since the epoch.
+    request_ts: Mapped[int] = mapped_column(BigInteger, nullable=False)

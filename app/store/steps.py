@@ -212,6 +212,23 @@ async def messages_of_kind(session: AsyncSession, incident_id: int, kind: str) -
     return list((await session.execute(stmt)).scalars())
 
 
+async def was_sent_to(session: AsyncSession, incident_id: int, kind: str, recipient: str) -> bool:
+    """Whether one of an incident's steps of `kind` (e.g. a page) reached `recipient` (a user
+    id: a DM Slack accepted)."""
+    stmt = (
+        select(StepMessage.id)
+        .join(ScheduledStep, ScheduledStep.id == StepMessage.step_id)
+        .where(
+            StepMessage.incident_id == incident_id,
+            StepMessage.recipient == recipient,
+            ScheduledStep.kind == kind,
+            StepMessage.ts.is_not(None),
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
 __all__ = [
     "cancel_pending",
     "claim_due",
@@ -221,4 +238,5 @@ __all__ = [
     "messages_of_kind",
     "reschedule",
     "settle",
+    "was_sent_to",
 ]

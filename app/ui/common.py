@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from app.domain.durations import format_duration
 from app.domain.policy import Policy
+from app.domain.text import mrkdwn
 
 __all__ = [
     "HEADER_MAX",
@@ -45,8 +46,10 @@ def clip(text: str, limit: int) -> str:
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn reserves &, < and >; commands are full of them (2>/dev/null)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn reserves &, < and >; commands are full of them (2>/dev/null). Every piece
+    of user, alert or configured text goes through this (app.domain.text.mrkdwn) before it is
+    put in mrkdwn; plain_text fields (headers, buttons, options, inputs) take it as it is."""
+    return mrkdwn(text)
 
 
 def section(text: str) -> SectionBlock:

@@ -17,7 +17,7 @@ from app.domain.durations import format_duration
 from app.domain.escalation import SNOOZE_CHOICES, level_names
 from app.domain.formatting import human_minutes, short_time
 from app.domain.policy import EscalationLevel, Policy
-from app.ui.common import Message, section
+from app.ui.common import Message, escape, section
 from app.ui.summary import ACKNOWLEDGE_ACTION
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def dm_text(incident: Incident, policy: Policy, level: EscalationLevel) -> str:
     where = f" Join <#{incident.channel_id}>." if incident.channel_id else ""
     return (
         f":rotating_light: You are paged as {level.key} {level.name} for "
-        f"*{_incident_ref(incident, policy)}*: {incident.title}.{where} "
+        f"*{_incident_ref(incident, policy)}*: {escape(incident.title)}.{where} "
         "Acknowledge here, or with `/incident ack` in the incident channel."
     )
 

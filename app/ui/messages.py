@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownTextObject, Sec
 from app.domain import lifecycle
 from app.domain.durations import format_hours_minutes
 from app.domain.formatting import duration_text, format_time, item_line
-from app.ui.common import Message, clip, section
+from app.ui.common import Message, clip, escape, section
 from app.ui.followup import done_button, review_held_button
 
 if TYPE_CHECKING:
@@ -28,14 +28,15 @@ def review_owner_id(incident: Incident) -> str:
 
 
 def status_update(incident: Incident, text: str, actor_id: str, *, broadcast: bool) -> Message:
+    """`text` is the update as its author typed it: shown literally."""
     where = f" in <#{incident.channel_id}>" if broadcast else ""
     head = (
         f":mega: *Status update* on {incident.public_id} ({incident.severity} · "
         f"{lifecycle.label(incident.status)}) from <@{actor_id}>{where}"
     )
     if broadcast:
-        head += f": {incident.title}"
-    body = f"{head}\n{text}"
+        head += f": {escape(incident.title)}"
+    body = f"{head}\n{escape(text)}"
     return Message(text=clip(body, 3000), blocks=[section(body)])
 
 
@@ -44,7 +45,7 @@ def resolved_comment(incident: Incident, review_due: datetime, tz: ZoneInfo) -> 
     lines = [
         f":white_check_mark: *{incident.public_id} is resolved* after "
         f"{duration_text(incident)} (by <@{incident.resolved_by}>).",
-        f"Resolution: {incident.resolution}",
+        f"Resolution: {escape(incident.resolution)}",
         "Here is the post-mortem draft, filled in from the timeline.",
         f"<@{review_owner_id(incident)}>: hold the post-incident review by "
         f"{format_time(review_due, tz)}, then press *Mark review held* on the pinned summary.",
@@ -64,13 +65,14 @@ def review_reminder(incident: Incident, *, now: datetime, due: datetime, tz: Zon
     if now < due:
         text = (
             f":calendar: {owner} The post-incident review of *{incident.public_id}* "
-            f"({incident.title}) is due by {format_time(due, tz)}, "
+            f"({escape(incident.title)}) is due by {format_time(due, tz)}, "
             f"{format_hours_minutes(due - now)} from now."
         )
     else:
         text = (
             f":warning: {owner} The post-incident review of *{incident.public_id}* "
-            f"({incident.title}) was due {format_time(due, tz)} and is not marked held yet."
+            f"({escape(incident.title)}) was due {format_time(due, tz)} and is not marked held "
+            "yet."
         )
     text += (
         "\nAgenda (from the plan): timeline, root cause, response, action items, communication. "
@@ -104,7 +106,7 @@ def action_item_reminder(item: ActionItem, incident: Incident) -> Message:
     due = item.due_on.isoformat() if item.due_on else "?"
     text = (
         f":alarm_clock: {owner} an action item from *{incident.public_id}* "
-        f"(<#{incident.channel_id}>) was due {due} and is not done:\n{item.text}"
+        f"(<#{incident.channel_id}>) was due {due} and is not done:\n{escape(item.text)}"
     )
     return Message(text=clip(text, 3000), blocks=[_with_done(text, item)])
 
@@ -118,7 +120,7 @@ def _with_done(text: str, item: ActionItem) -> SectionBlock:
 
 
 def action_item_done(item: ActionItem, actor_id: str) -> Message:
-    text = f":white_check_mark: Done: {item.text} (marked by <@{actor_id}>)"
+    text = f":white_check_mark: Done: {escape(item.text)} (marked by <@{actor_id}>)"
     return Message(text=clip(text, 3000), blocks=[section(text)])
 
 
@@ -131,7 +133,7 @@ def incident_list(incidents: Sequence[Incident], now: datetime) -> str:
         lock = ":lock: " if incident.private else ""
         lead = f"lead <@{incident.lead_id}>" if incident.lead_id else "no lead"
         lines.append(
-            f"• {lock}*{incident.severity}* `{incident.public_id}` {incident.title} · "
+            f"• {lock}*{incident.severity}* `{incident.public_id}` {escape(incident.title)} · "
             f"{lifecycle.label(incident.status)} · {lead} · open "
             f"{format_hours_minutes(now - incident.started_at)} · <#{incident.channel_id}>"
         )

@@ -19,7 +19,7 @@ from slack_sdk.models.views import View
 
 from app.domain import lifecycle
 from app.domain.policy import Policy
-from app.ui.common import clip, severity_label
+from app.ui.common import clip, escape, severity_label
 
 if TYPE_CHECKING:
     from app.store.models import Incident
@@ -60,7 +60,9 @@ def selected_value(view: dict[str, Any], block_id: str) -> str | None:
 
 def _about(incident: Incident) -> SectionBlock:
     return SectionBlock(
-        text=MarkdownTextObject(text=clip(f"*{incident.public_id}*: {incident.title}", 3000))
+        text=MarkdownTextObject(
+            text=clip(f"*{incident.public_id}*: {escape(incident.title)}", 3000)
+        )
     )
 
 

@@ -83,7 +83,9 @@ def runbook_checklist(runbook: Runbook, done: dict[int, str] | None = None) -> M
             ]
         )
     )
-    return Message(text=f"Runbook: {runbook.title} ({len(done)}/{index} steps done)", blocks=items)
+    return Message(
+        text=f"Runbook: {escape(runbook.title)} ({len(done)}/{index} steps done)", blocks=items
+    )
 
 
 def parse_runbook_block_id(block_id: str) -> tuple[str, int] | None:

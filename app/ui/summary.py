@@ -22,7 +22,15 @@ from app.domain.durations import format_duration
 from app.domain.escalation import chain
 from app.domain.formatting import duration_text, format_time, item_line
 from app.domain.policy import Policy
-from app.ui.common import HEADER_MAX, Message, clip, section, severity_label, status_label
+from app.ui.common import (
+    HEADER_MAX,
+    Message,
+    clip,
+    escape,
+    section,
+    severity_label,
+    status_label,
+)
 from app.ui.followup import done_button, review_held_button
 
 if TYPE_CHECKING:
@@ -54,6 +62,7 @@ RESOLVE_ACTION = "incident_resolve"
 
 
 def channel_topic(incident: Incident, policy: Policy) -> str:
+    """Plain text: conversations.setTopic does not format or linkify, so nothing is escaped."""
     sev = policy.severity(incident.severity)
     topic = (
         f"{incident.public_id} | {incident.severity} {sev.name} | "
@@ -127,7 +136,9 @@ def summary_message(
         SectionBlock(fields=fields),
     ]
     if incident.description:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(incident.description, 3000))))
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=clip(escape(incident.description), 3000)))
+        )
     actions = "\n".join(f"{n}. {action}" for n, action in enumerate(sev.actions, start=1))
     blocks += [
         DividerBlock(),
@@ -155,7 +166,7 @@ def summary_message(
         )
     )
     text = (
-        f"{incident.public_id} {incident.severity} {sev.name}: {incident.title} "
+        f"{incident.public_id} {incident.severity} {sev.name}: {escape(incident.title)} "
         f"({status_label(incident.status)})"
     )
     return Message(text=text, blocks=blocks)
@@ -218,14 +229,14 @@ def announcement(incident: Incident, policy: Policy) -> Message:
         else:
             text = (
                 f":white_check_mark: {kind} incident {incident.public_id} resolved after "
-                f"{after}: {incident.title}. Details in <#{incident.channel_id}>."
+                f"{after}: {escape(incident.title)}. Details in <#{incident.channel_id}>."
             )
     elif incident.private:
         text = f":lock: Private {kind} incident {incident.public_id} declared."
     else:
         text = (
             f":rotating_light: {kind} incident {incident.public_id} "
-            f"declared: {incident.title}. Join <#{incident.channel_id}>."
+            f"declared: {escape(incident.title)}. Join <#{incident.channel_id}>."
         )
         if incident.status != "investigating":
             text += f" Now {status_label(incident.status)}."
@@ -233,7 +244,9 @@ def announcement(incident: Incident, policy: Policy) -> Message:
 
 
 def setup_failed_text(incident: Incident, failures: dict[str, str]) -> str:
-    steps = ", ".join(f"{step.replace('_', ' ')} ({error})" for step, error in failures.items())
+    steps = ", ".join(
+        f"{step.replace('_', ' ')} ({escape(error)})" for step, error in failures.items()
+    )
     where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
     return (
         f":warning: {incident.public_id} is saved{where}, but part of its Slack setup failed: "

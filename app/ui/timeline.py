@@ -4,6 +4,7 @@ always fit Slack's limits (50 blocks per message, 3,000 characters per section t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from app.domain.timeline import Kind
+from app.domain.text import link, mrkdwn, restore_mentions, unbroadcast
+from app.domain.timeline import Kind, named_people
 from app.ui.common import Message
 
 if TYPE_CHECKING:
@@ -64,23 +66,38 @@ def paginate(entries: Sequence[TimelineEntry], page: int | None) -> Page:
     return Page(number, count, start + 1, entries[start : start + PER_PAGE])
 
 
+_CUT_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+
 def clip_mrkdwn(text: str, limit: int) -> str:
-    """Shorten without cutting a `<@U…>` mention or `<url|label>` link in half."""
+    """Shorten without cutting a `<@U…>` mention, a `<url|label>` link or an `&lt;` in half."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
     opened, closed = cut.rfind("<"), cut.rfind(">")
     if opened > closed:
         cut = cut[:opened]
+    cut = _CUT_ENTITY.sub("", cut)
     return cut.rstrip() + "…"
+
+
+def entry_text(entry: TimelineEntry) -> str:
+    """An entry's text as mrkdwn: a captured message as Slack showed it, minus broadcasts; any
+    other entry's text (plain, see app.domain.timeline) escaped, the people the bot named in it
+    mentioned."""
+    if entry.kind == Kind.MESSAGE:
+        return unbroadcast(entry.text)
+    return restore_mentions(mrkdwn(entry.text), named_people(entry.kind, entry.data))
 
 
 def entry_line(entry: TimelineEntry, tz: ZoneInfo) -> str:
     """`` `09:05` :pushpin: <@U1>: the text · :paperclip: graph.png · <link|message> ``"""
     when = f"`{entry.occurred_at.astimezone(tz):%H:%M}`"
     icon = ICONS.get(entry.kind, ":small_blue_diamond:")
-    text = " ".join(entry.text.split())  # one line per entry
-    author = f"<@{entry.actor_id}>" if entry.actor_id else entry.data.get("username") or ""
+    text = " ".join(entry_text(entry).split())  # one line per entry
+    author = (
+        f"<@{entry.actor_id}>" if entry.actor_id else mrkdwn(str(entry.data.get("username") or ""))
+    )
     if entry.kind == Kind.MESSAGE:
         body = f"{author}: {text}" if author else text
         if entry.deleted:
@@ -91,9 +108,9 @@ def entry_line(entry: TimelineEntry, tz: ZoneInfo) -> str:
         if files := entry.data.get("files"):
             # File names are the uploader's (up to 255 characters each, several per message):
             # clipped, so the line stays within LINE_MAX and the section within SECTION_MAX.
-            extras.append(":paperclip: " + clip_mrkdwn(", ".join(files), FILES_MAX))
-        if link := entry.data.get("permalink"):
-            extras.append(f"<{link}|message>")
+            extras.append(":paperclip: " + clip_mrkdwn(mrkdwn(", ".join(files)), FILES_MAX))
+        if permalink := entry.data.get("permalink"):
+            extras.append(link(str(permalink), "message"))
         tail = "".join(f" · {extra}" for extra in extras)
         return f"{when} {icon} " + clip_mrkdwn(body, LINE_MAX - len(tail)) + tail
     if entry.kind == Kind.NOTE:
@@ -154,4 +171,5 @@ def timeline_message(
 
 
 def format_note_echo(author_id: str, text: str) -> str:
-    return f":memo: Note from <@{author_id}>: {text}"
+    """`text` is the note as its author typed it: shown literally."""
+    return f":memo: Note from <@{author_id}>: {mrkdwn(text)}"

@@ -178,8 +178,19 @@ class FakeSlack:
         email: str | None = None,
         tz: str = "UTC",
         is_bot: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
     ) -> None:
-        self.state.users[user_id] = User(user_id, name or user_id.lower(), email, tz, is_bot)
+        """``is_restricted``: a multi-channel guest; ``is_ultra_restricted``: single-channel."""
+        self.state.users[user_id] = User(
+            user_id,
+            name or user_id.lower(),
+            email,
+            tz,
+            is_bot,
+            is_restricted=is_restricted or is_ultra_restricted,
+            is_ultra_restricted=is_ultra_restricted,
+        )
 
     def add_usergroup(
         self, handle: str, user_ids: list[str] | tuple[str, ...], *, usergroup_id: str | None = None

@@ -43,6 +43,9 @@ class User:
     email: str | None = None
     tz: str = "UTC"
     is_bot: bool = False
+    # A guest: multi-channel (restricted) or single-channel (ultra restricted).
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
     def to_api(self) -> dict[str, Any]:
         profile: dict[str, Any] = {"real_name": self.name, "display_name": self.name}
@@ -59,6 +62,8 @@ class User:
             "tz": self.tz,
             "is_bot": self.is_bot,
             "is_app_user": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "profile": profile,
         }
 

@@ -129,6 +129,7 @@ async def _invite(run: StepRun, channel: str, users: list[str]) -> None:
     """Bring the paged people into the incident channel (private ones cannot join alone)."""
     try:
         await run.ctx.slack.conversations_invite(channel=channel, users=",".join(users), force=True)
+        run.ctx.directory.forget(channel)
     except SlackApiError as exc:
         if exc.response.get("error") != "already_in_channel":
             log.warning(
