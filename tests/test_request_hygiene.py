@@ -361,3 +361,16 @@ async def test_debug_logs_leave_out_a_private_incidents_title_and_notes(
         for line in lines
         if line["logger"].startswith(BODY_LOGGERS) and line["level"] == "DEBUG"
     ]
+
+
+async def test_a_replay_reaching_another_replica_is_refused_there(bot: BotContext) -> None:
+    """The first replica saves the signature after answering; the second reads it."""
+    from app.services.replays import ReplayGuard
+
+    first, second = ReplayGuard(bot), ReplayGuard(bot)
+    stamp = str(int(time.time()))
+    assert await first.first_use("v0=" + "ab" * 32, stamp)
+    assert not await first.first_use("v0=" + "ab" * 32, stamp)  # this replica, at once
+    await bot.tasks.drain()  # the write that follows the answer
+    assert not await second.first_use("v0=" + "ab" * 32, stamp)
+    assert await second.first_use("v0=" + "cd" * 32, stamp)

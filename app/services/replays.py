@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 WINDOW = 5 * 60  # seconds: Slack's signature check refuses a timestamp further from now
 RETENTION = 2 * WINDOW
 PRUNE_EVERY = 60.0  # seconds between purges, per process
-# The check is on the path of Slack's 3 seconds: a database that does not answer by then is
+# The check is on the path of Slack's 3-second ack: a database busy for longer than this is
 # not waited for (the request goes on; see `first_use`).
-CHECK_TIMEOUT = 1.0
+CHECK_TIMEOUT = 0.25
+LOCAL_MAX = 100_000  # signatures kept in memory before old ones are dropped
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 
 
@@ -41,6 +42,8 @@ class ReplayGuard:
         # Slack's clock, not the bot's: the signature check compares timestamps with time.time.
         self._now = now
         self._last_prune: float | None = None
+        # Signatures this process let through, by timestamp (insertion order: oldest first).
+        self._seen: dict[str, int] = {}
 
     async def first_use(self, signature: str, timestamp: str) -> bool:
         """False when a request with this signature was seen before (a replay).
@@ -54,18 +57,43 @@ class ReplayGuard:
             request_ts = int(timestamp)
         except ValueError:
             return False  # never: the signature check has read it as a number
+        # This process first, with no await before the mark: of concurrent copies arriving
+        # here, exactly one passes.
+        if signature in self._seen:
+            return False
+        self._seen[signature] = request_ts
+        self._forget_local()
+        # Other replicas: a read, which a busy writer does not block (the write happens after
+        # the answer; see `_remember`). Two replicas given one replay in the same few
+        # milliseconds could both let it through: the window is that of the write.
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT):
-                async with self.ctx.sessions.begin() as session:
-                    first = await store.claim_signature(session, signature, request_ts)
+            async with asyncio.timeout(CHECK_TIMEOUT), self.ctx.sessions() as session:
+                seen = await store.signature_seen(session, signature)
         except DATABASE_ERRORS as exc:
             log.warning(
                 "could not check a Slack request for a replay (%s); letting it through",
                 type(exc).__name__,
             )
-            return True
+            seen = False
+        if seen:
+            return False
+        self.ctx.tasks.spawn(self._remember(signature, request_ts), name="remember signature")
         self._maybe_prune()
-        return first
+        return True
+
+    async def _remember(self, signature: str, request_ts: int) -> None:
+        """Save the signature for the other replicas, off the path of Slack's 3 seconds (a
+        write on a busy SQLite file can wait seconds for its lock)."""
+        try:
+            async with self.ctx.sessions.begin() as session:
+                await store.claim_signature(session, signature, request_ts)
+        except DATABASE_ERRORS as exc:
+            log.warning("could not save a request signature (%s)", type(exc).__name__)
+
+    def _forget_local(self) -> None:
+        oldest = int(self._now()) - RETENTION
+        if len(self._seen) > LOCAL_MAX or next(iter(self._seen.values())) < oldest:
+            self._seen = {k: ts for k, ts in self._seen.items() if ts >= oldest}
 
     def _maybe_prune(self) -> None:
         """Forget old signatures about once a minute per process, off the request's path."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.db import changed_rows, insert_for
@@ -19,6 +19,14 @@ async def claim_signature(session: AsyncSession, signature: str, request_ts: int
     return (
         await changed_rows(session, stmt.on_conflict_do_nothing(index_elements=["signature"])) == 1
     )
+
+
+async def signature_seen(session: AsyncSession, signature: str) -> bool:
+    """Whether a request signed `signature` was applied (by any replica)."""
+    found = await session.execute(
+        select(RequestSignature.signature).where(RequestSignature.signature == signature)
+    )
+    return found.first() is not None
 
 
 async def prune_signatures(session: AsyncSession, before_ts: int) -> int:
