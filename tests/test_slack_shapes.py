@@ -38,11 +38,12 @@ from app.services.declare import DeclareRequest, declare
 from app.slack.payloads import MAX_DEPTH, MalformedPayload, check_body
 from app.store.models import Incident, TimelineEntry
 from app.ui import modals
-from app.ui.declare import DECLARE_CALLBACK, declare_modal
+from app.ui.declare import DECLARE_CALLBACK
 from app.ui.escalation import ACK_ACTION
-from app.ui.summary import summary_buttons
+from tests import running
 from tests.fakeslack import FakeSlack
 from tests.slack_requests import SlackSender
+from tests.test_declare import open_modal
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "slack-payloads"
 PUBLISHED = (
@@ -635,23 +636,11 @@ async def summary_message(bot: BotContext, incident: Incident) -> dict[str, Any]
 async def test_a_click_on_acknowledge_in_the_published_shape_acknowledges_the_incident(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
 ) -> None:
-    [ack_button] = [b.to_dict() for b in summary_buttons(incident) if b.action_id == ACK_ACTION]
+    """Built from the pinned summary the bot posted (tests/slack_builders.py, whose output
+    tests/test_slack_builders.py compares with the published block_actions body)."""
     fake_slack.channels[str(incident.channel_id)].members.add("UONCALL")
-    assert ack_button["text"]["type"] == "plain_text"  # what issue #10 was refused for
-    body, content_type = published(
-        "block_actions_message",
-        CHANNEL_ID=incident.channel_id,
-        CHANNEL_NAME=incident.channel_name,
-        MESSAGE_TS=incident.summary_ts,
-        MESSAGE=await summary_message(bot, incident),
-        ACTION={**ack_button, "block_id": "summary_actions", "action_ts": "1795905010.123456"},
-        USER_ID="UONCALL",
-        RESPONSE_URL=f"{fake_slack.response_url_base}/{uuid.uuid4().hex}",
-        TRIGGER_ID=fake_slack.new_trigger_id(),
-    )
-    response = await send(slack, body, content_type)
-    await bot.tasks.drain()
-    assert response.status_code == 200, response.text
+    pinned = running.summary(fake_slack, incident)
+    await running.click(slack, bot, pinned, "Acknowledge", user="UONCALL")
     assert (await reload(bot, incident)).acknowledged_by == "UONCALL"
 
 
@@ -672,31 +661,10 @@ async def test_a_click_on_a_button_no_listener_knows_is_acknowledged_not_refused
 async def test_an_impact_ticked_in_the_declare_modal_in_the_published_shape_updates_it(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:
-    opened = await bot.slack.views_open(
-        trigger_id=fake_slack.new_trigger_id(), view=declare_modal(bot.policy)
-    )
-    view = dict(opened["view"])
+    view = await open_modal(slack, fake_slack, bot, "declare Checkout fails")
     impacts = next(b for b in view["blocks"] if b.get("block_id", "").startswith("impacts_"))
-    ticked = impacts["element"]["options"][0]
-    values = {
-        "title": {"value": {"type": "plain_text_input", "value": "Checkout fails"}},
-        impacts["block_id"]: {"value": {"type": "checkboxes", "selected_options": [ticked]}},
-    }
-    action = {
-        "type": "checkboxes",
-        "action_id": "value",
-        "block_id": impacts["block_id"],
-        "selected_options": [ticked],
-        "action_ts": "1795905010.123456",
-    }
-    body, content_type = published(
-        "block_actions_view",
-        VIEW_ID=view["id"],
-        VIEW={**view, "state": {"values": values}},
-        ACTION=action,
-        TRIGGER_ID=fake_slack.new_trigger_id(),
-    )
-    response = await send(slack, body, content_type)
+    ticked = impacts["element"]["options"][0]["value"]
+    response = await slack.change(view, impacts["block_id"], [ticked])
     await bot.tasks.drain()
     assert response.status_code == 200, response.text
     [update] = fake_slack.calls_to("views.update")
@@ -706,17 +674,9 @@ async def test_an_impact_ticked_in_the_declare_modal_in_the_published_shape_upda
 async def test_a_submission_in_the_published_shape_changes_the_severity(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
 ) -> None:
-    modal = modals.severity_modal(incident, bot.policy).to_dict()
-    values = {
-        "severity": {"value": {"type": "static_select", "selected_option": option("P2", "P2")}},
-        "reason": {"value": {"type": "plain_text_input", "value": "Only EU cards fail"}},
-    }
-    body, content_type = published(
-        "view_submission",
-        VIEW=slack_view(modal, "V0SEVERITY", values),
-        TRIGGER_ID=fake_slack.new_trigger_id(),
-    )
-    response = await send(slack, body, content_type)
+    await running.click(slack, bot, running.summary(fake_slack, incident), "Change severity")
+    form = running.last_view(fake_slack)
+    response = await slack.submit(form, {"severity": "P2", "reason": "Only EU cards fail"})
     await bot.tasks.drain()
     assert (response.status_code, response.text) == (200, ""), response.text
     assert (await reload(bot, incident)).severity == "P2"
