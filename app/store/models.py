@@ -315,3 +315,20 @@ class RequestSignature(Base):
     signature: Mapped[str] = mapped_column(String(128), primary_key=True)
     # X-Slack-Request-Timestamp, in seconds since the epoch.
     request_ts: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class Worker(Base):
+    """A running process that claims setups and steps, and its last sign of life.
+
+    A claim names its worker; when that worker's heartbeat is older than a few beats it is
+    known dead, and what it held is taken over at once instead of after the claim's lease.
+    """
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_heartbeat_at", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(nullable=False)
+    # Set when the process stops cleanly: what it held may be taken at once.
+    stopped_at: Mapped[datetime | None] = mapped_column()
