@@ -789,6 +789,25 @@ async def test_server_error_next_answers_non_json(fake: FakeSlack) -> None:
     assert (await raw_post(fake, "auth.test"))[0] == 200
 
 
+async def test_fail_after_success_does_the_work_then_answers_a_server_error(
+    fake: FakeSlack,
+) -> None:
+    fake.fail_after_success("conversations.create", status=502)
+    status, content_type, body = await raw_post(
+        fake, "conversations.create", data={"name": "made-anyway"}
+    )
+    assert status == 502 and not content_type.endswith("json")
+    assert fake.channel_by_name("made-anyway") is not None
+
+
+async def test_fail_after_success_can_drop_the_connection(fake: FakeSlack) -> None:
+    fake.fail_after_success("conversations.create", drop=True)
+    with pytest.raises(aiohttp.ClientError):
+        await raw_post(fake, "conversations.create", data={"name": "made-silently"})
+    assert fake.channel_by_name("made-silently") is not None
+    assert (await raw_post(fake, "conversations.create", data={"name": "next-one"}))[0] == 200
+
+
 async def test_latency_is_added_to_every_answer(client: AsyncWebClient, fake: FakeSlack) -> None:
     fake.latency = 0.1
     started = time.monotonic()

@@ -38,11 +38,13 @@ JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "unfurled_a
 
 @dataclass
 class Fault:
-    kind: str  # "error" | "ratelimit" | "server"
+    kind: str  # "error" | "ratelimit" | "server" | "after" (did the work, then failed)
     error: str = ""
     extra: dict[str, Any] | None = None
     retry_after: int = 1
     status: int = 500
+    # "after" only: drop the connection without an answer instead of answering `status`.
+    drop: bool = False
     # Only calls whose args include these values trip the fault (e.g. {"channel": "U123"}).
     when: dict[str, str] | None = None
 
@@ -313,6 +315,22 @@ class FakeSlack:
     ) -> None:
         self._faults[method].extend(Fault("server", status=status, when=when) for _ in range(times))
 
+    def fail_after_success(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        drop: bool = False,
+        times: int = 1,
+        when: dict[str, str] | None = None,
+    ) -> None:
+        """Do the next ``times`` calls' work, then lose the answer: a 5xx (``status``), or with
+        ``drop`` a connection closed before any answer. Real Slack does both: a 500 or a dropped
+        connection says nothing about whether the channel was made or the message posted."""
+        self._faults[method].extend(
+            Fault("after", status=status, drop=drop, when=when) for _ in range(times)
+        )
+
     def _take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
         """Remove and return the first queued fault of ``method`` that applies to these args."""
         queue = self._faults[method]
@@ -342,7 +360,7 @@ class FakeSlack:
         if method not in HANDLERS:
             return self._json(call, {"ok": False, "error": "unknown_method"}, status=404)
         fault = self._take_fault(method, args)
-        if fault is not None:
+        if fault is not None and fault.kind != "after":
             return self._fault(call, fault)
         entry = HANDLERS[method]
         try:
@@ -364,6 +382,14 @@ class FakeSlack:
         except Exception:
             self.violations.append(f"{method} crashed:\n{traceback.format_exc()}")
             return self._text(call, 500, "fakeslack handler crashed; see fake.violations")
+        if fault is not None:  # "after": the work is done; the answer is lost
+            call.response = body
+            if fault.drop:
+                call.status = -1
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=204)
+            return self._fault(call, fault)
         return self._json(call, body)
 
     def _check_auth(self, token: str | None, method: str = "") -> None:
@@ -406,7 +432,7 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": str(fault.retry_after)},
             )
-        if fault.kind == "server":
+        if fault.kind in {"server", "after"}:
             return self._text(
                 call,
                 fault.status,
