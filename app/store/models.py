@@ -332,3 +332,31 @@ class Worker(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(nullable=False)
     # Set when the process stops cleanly: what it held may be taken at once.
     stopped_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChannelMessage(Base):
+    """A message posted in an incident channel, as the bot heard it (`message` events), so a
+    timeline capture reads it here instead of calling `conversations.history`.
+
+    Edits replace the content (`edit_ts` says which edit it shows, so an older edit delivered
+    late changes nothing); a deletion empties the row and marks it, so a late reaction captures
+    nothing. Rows are pruned (`app.services.channel_messages`); a message without a row is
+    fetched from Slack as before.
+    """
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (Index("ix_channel_messages_incident", "incident_id"),)
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    files: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    edit_ts: Mapped[str | None] = mapped_column(String(32))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
