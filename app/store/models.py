@@ -94,6 +94,13 @@ class Incident(Base):
     review_held_at: Mapped[datetime | None] = mapped_column()
     review_held_by: Mapped[str | None] = mapped_column(String(32))
     postmortem_file_id: Mapped[str | None] = mapped_column(String(32))
+    # Where people open the uploaded post-mortem (files.info's permalink): the incident log
+    # links it.
+    postmortem_url: Mapped[str | None] = mapped_column(String(500))
+    # The channel the reporter declared from, and when they were pointed from there to the
+    # incident channel (once: `app.services.declared_from`).
+    declared_from: Mapped[str | None] = mapped_column(String(32))
+    declared_from_told_at: Mapped[datetime | None] = mapped_column()
 
     # The runbook (incident type) chosen at declaration, and its checklist message once posted.
     incident_type: Mapped[str | None] = mapped_column(String(40))
@@ -360,3 +367,14 @@ class ChannelMessage(Base):
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     edit_ts: Mapped[str | None] = mapped_column(String(32))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+
+class Person(Base):
+    """A Slack user's name as users.info gave it, so documents and exports name people without
+    asking Slack again (`app.services.people`), and the export needs only the database."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    fetched_at: Mapped[datetime] = mapped_column(nullable=False)
