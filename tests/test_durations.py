@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.domain.durations import format_duration, format_hours_minutes, parse_duration
+from app.domain.durations import format_duration, format_elapsed, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -62,17 +62,16 @@ def test_format_duration_reads_like_the_plan(td, expected):
 @pytest.mark.parametrize(
     ("td", "expected"),
     [
-        (timedelta(minutes=5), "0 hours 5 minutes"),
-        (timedelta(hours=2), "2 hours 0 minutes"),
-        (timedelta(hours=1, minutes=1), "1 hour 1 minute"),
+        (timedelta(0), "under a minute"),
+        (timedelta(seconds=59), "under a minute"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(minutes=12, seconds=40), "12 minutes"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=1, minutes=5), "1 hour 5 minutes"),
+        (timedelta(hours=2), "2 hours"),
         (timedelta(hours=26, minutes=59, seconds=59), "26 hours 59 minutes"),
-        (timedelta(0), "0 hours 0 minutes"),
+        (timedelta(minutes=-3), "under a minute"),
     ],
 )
-def test_format_hours_minutes_matches_the_incident_log_template(td, expected):
-    assert format_hours_minutes(td) == expected
-
-
-def test_format_hours_minutes_rejects_negative_durations():
-    with pytest.raises(ValueError, match="negative"):
-        format_hours_minutes(timedelta(minutes=-1))
+def test_elapsed_times_read_naturally_never_as_zero_hours(td, expected):
+    assert format_elapsed(td) == expected

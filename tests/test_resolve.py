@@ -160,7 +160,7 @@ async def test_resolving_twice_is_harmless(
     assert len(fake_slack.files) == 1
     told = fake_slack.ephemerals[-1]
     assert (
-        told["user"] == "UOTHER" and "already resolved (after 0 hours 30 minutes)" in told["text"]
+        told["user"] == "UOTHER" and "already resolved (after 30 minutes)" in told["text"]
     )
 
     answer = await command(slack, bot, "resolve", channel=incident.channel_id)

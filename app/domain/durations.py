@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "format_hours_minutes", "parse_duration"]
+__all__ = ["format_duration", "format_elapsed", "parse_duration"]
 
 _UNITS: dict[str, int] = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT_ORDER = "dhms"
@@ -77,16 +77,18 @@ def format_duration(td: timedelta) -> str:
     return sign + " ".join(parts)
 
 
-def format_hours_minutes(td: timedelta) -> str:
-    """Render the incident-log ``Duration`` field exactly as the plan's template.
+def format_elapsed(td: timedelta) -> str:
+    """How long something took, for people: ``"12 minutes"``, ``"1 hour 5 minutes"``,
+    ``"2 hours"``, ``"under a minute"``.
 
-    Always ``"X hours Y minutes"`` (``"0 hours 5 minutes"``), with singulars for
-    1; seconds are truncated. Negative durations are a bug upstream (resolved
-    before started), so they raise ``ValueError``.
+    Minutes are the precision (seconds are dropped), zero parts are left out, and hours are
+    never rolled up into days ("26 hours 59 minutes"), as the plan counts in hours. A negative
+    duration (a clock set back) reads as "under a minute" rather than losing the message.
     """
-    total = int(td.total_seconds())
-    if total < 0:
-        raise ValueError(f"duration must not be negative, got {td}")
-    hours, rest = divmod(total, 3600)
-    minutes = rest // 60
-    return f"{_plural(hours, 'hour')} {_plural(minutes, 'minute')}"
+    minutes = max(int(td.total_seconds()), 0) // 60
+    if minutes == 0:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    return " ".join(
+        _plural(value, unit) for value, unit in ((hours, "hour"), (minutes, "minute")) if value
+    )

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from app.domain.durations import format_duration, format_hours_minutes
+from app.domain.durations import format_duration, format_elapsed
 from app.domain.text import mrkdwn
 
 __all__ = [
@@ -71,7 +71,7 @@ def duration_text(incident: Timed) -> str:
     """ "2 hours 5 minutes", the incident log's Duration, once resolved."""
     if incident.resolved_at is None:
         return ""
-    return format_hours_minutes(incident.resolved_at - incident.started_at)
+    return format_elapsed(incident.resolved_at - incident.started_at)
 
 
 def item_line(item: Item) -> str:
