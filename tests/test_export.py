@@ -1,5 +1,6 @@
 """`incident-bot export`: an incident run end to end through the real app, then exported from
-the command line and compared with the plan's template, filled in."""
+the command line and compared with the plan's template, filled in: people by name (asked of
+Slack once, while the bot ran), the uploaded post-mortem linked."""
 
 from __future__ import annotations
 
@@ -32,16 +33,16 @@ EXPECTED_LOG = """\
 - Data loss: No
 
 ## Timeline
-- 10:00 - Declared as P1 High: Payments are down (<@UREPORTER>)
+- 10:00 - Declared as P1 High: Payments are down (Rita Reporter)
 - 10:00 - L1 On-call Engineer had no one to page
-- 10:10 - Severity raised from P1 to P0: all regions (<@UREPORTER>)
-- 10:15 - <@ULEAD> is the incident lead (<@UREPORTER>)
-- 10:20 - Status changed from Investigating to Mitigating (<@ULEAD>)
-- 10:30 - Status update: Rolled back to v41 (<@ULEAD>)
-- 10:35 - Action item 1 added: Alert on webhook failures · <@UOTHER> · due 2026-12-05 (<@ULEAD>)
-- 10:35 - Action item 2 added: Document secret rotation · no owner (<@ULEAD>)
-- 10:40 - Action item done: Document secret rotation (<@UOTHER>)
-- 12:05 - Resolved after 2 hours 5 minutes: Rotated the secret and replayed webhooks. (<@ULEAD>)
+- 10:10 - Severity raised from P1 to P0: all regions (Rita Reporter)
+- 10:15 - Lea Lead is the incident lead (Rita Reporter)
+- 10:20 - Status changed from Investigating to Mitigating (Lea Lead)
+- 10:30 - Status update: Rolled back to v41 (Lea Lead)
+- 10:35 - Action item 1 added: Alert on webhook failures · Otto Other · due 2026-12-05 (Lea Lead)
+- 10:35 - Action item 2 added: Document secret rotation · no owner (Lea Lead)
+- 10:40 - Action item done: Document secret rotation (Otto Other)
+- 12:05 - Resolved after 2 hours 5 minutes: Rotated the secret and replayed webhooks. (Lea Lead)
 
 ## Root Cause
 An expired Stripe webhook secret.
@@ -50,12 +51,20 @@ An expired Stripe webhook secret.
 Rotated the secret and replayed webhooks.
 
 ## Action Items
-- [ ] Alert on webhook failures - <@UOTHER> - 2026-12-05
+- [ ] Alert on webhook failures - Otto Other - 2026-12-05
 - [x] Document secret rotation - Owner - Due date
 
 ## Post-Mortem
-Link to post-mortem document: [URL]
+Link to post-mortem document: {postmortem_url}
 """
+
+
+NAMES = {"UREPORTER": "Rita Reporter", "ULEAD": "Lea Lead", "UOTHER": "Otto Other"}
+
+
+def name_people(fake: FakeSlack) -> None:
+    for user_id, name in NAMES.items():
+        fake.add_user(user_id, name=name, email=f"{user_id.lower()}@example.com")
 
 
 async def run_the_incident(
@@ -114,12 +123,19 @@ async def test_export_prints_the_incident_log_filled_in_from_the_store(
     database_url: str,
     tmp_path: Path,
 ) -> None:
+    name_people(fake_slack)
     await run_the_incident(slack, fake_slack, bot, clock)
+    [upload] = fake_slack.files
+    # Each person asked of Slack once, however often the document names them.
+    asked = [call["user"] for call in fake_slack.calls_to("users.info")]
+    assert sorted(set(asked) & set(NAMES)) == sorted(NAMES)
+    assert all(asked.count(user_id) == 1 for user_id in NAMES)
 
     code, out, err = await run_cli(tmp_path, "export", "inc-20261128-001", **_env(database_url))
 
     assert code == 0, err
-    assert out == EXPECTED_LOG
+    permalink = f"https://fake.slack.com/files/UBOT0001/{upload['id']}/{upload['filename']}"
+    assert out == EXPECTED_LOG.format(postmortem_url=permalink)
 
     code, postmortem, err = await run_cli(
         tmp_path, "export", "INC-20261128-001", "--doc", "postmortem", **_env(database_url)
@@ -127,7 +143,9 @@ async def test_export_prints_the_incident_log_filled_in_from_the_store(
     assert code == 0, err
     assert postmortem.startswith("# Post-Mortem: Payments are down\n\n**Date**: 2026-11-28\n")
     assert "- Downtime: 2 hours 5 minutes" in postmortem
-    assert "- 10:30 - Status update: Rolled back to v41 (<@ULEAD>)" in postmortem
+    assert "- 10:30 - Status update: Rolled back to v41 (Lea Lead)" in postmortem
+    assert "## Executive Summary\nP0 incident INC-20261128-001, " in postmortem  # no prompt
+    assert "<@" not in postmortem
     assert "## What Went Well\n- [What helped" in postmortem  # prompts kept, not removed
 
     code, raw, err = await run_cli(
@@ -138,11 +156,13 @@ async def test_export_prints_the_incident_log_filled_in_from_the_store(
     assert record["public_id"] == "INC-20261128-001" and record["status"] == "resolved"
     assert record["started_at"] == "2026-11-28T09:00:00+00:00"
     assert record["resolved_at"] == "2026-11-28T11:05:00+00:00"
-    assert record["lead"] == "<@ULEAD>" and record["data_loss"] is False
+    assert record["lead"] == "Lea Lead" and record["data_loss"] is False
+    assert record["people"] == NAMES  # who the names are, by Slack id
+    assert record["postmortem_url"] == permalink and "<@" not in raw
     assert len(record["timeline"]) == 10  # the markdown above, line for line
     assert record["action_items"][0] == {
         "text": "Alert on webhook failures",
-        "owner": "<@UOTHER>",
+        "owner": "Otto Other",
         "due": "2026-12-05",
         "done": False,
     }

@@ -1,18 +1,22 @@
 """The plan's Incident Log and Post-Mortem templates, rendered as Markdown from plain data.
 
 Sections with nothing to say yet keep the template's prompt, so the document shows what is left
-to write instead of silently dropping it. The record holds plain text (people as `<@U…>`); what
-people typed goes through `markdown_text` here, so it cannot start a heading, a list or a quote,
-link anywhere or carry HTML.
+to write instead of silently dropping it. The record is read from the store with people as
+`<@U…>`, then `named` puts their names in (a document is read outside Slack, where a mention
+is only an id). Everything shown, names included, goes through `markdown_text` here, so it
+cannot start a heading, a list or a quote, link anywhere or carry HTML.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from app.domain.durations import format_hours_minutes
+from app.domain.durations import format_elapsed
 from app.domain.text import markdown_text
 
 
@@ -53,6 +57,54 @@ class IncidentRecord:
     attendees: tuple[str, ...] = ()
     timeline: tuple[TimelineItem, ...] = ()
     action_items: tuple[ActionItem, ...] = field(default_factory=tuple)
+    # Who the record names, by Slack id (filled by `named`): the export keeps the ids.
+    people: Mapping[str, str] = field(default_factory=dict)
+
+
+# A person in the record: `<@U1>` as the bot writes one, `<@U1|ana>` as Slack sends one.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+
+
+def _texts(record: IncidentRecord) -> list[str]:
+    texts = [getattr(record, f.name) for f in dataclasses.fields(record) if f.type == "str"]
+    texts += [record.lead or "", *record.attendees]
+    texts += [part or "" for item in record.timeline for part in (item.text, item.actor)]
+    texts += [part or "" for item in record.action_items for part in (item.text, item.owner)]
+    return texts
+
+
+def mentioned(record: IncidentRecord) -> set[str]:
+    """The user ids of everyone the record mentions."""
+    return {m.group(1) for text in _texts(record) for m in _MENTION.finditer(text)}
+
+
+def named(record: IncidentRecord, names: Mapping[str, str]) -> IncidentRecord:
+    """The record with each person's name where it mentioned them, `@U1` (the id) for anyone
+    not in `names`; `people` lists who was named, by id."""
+
+    def name(text: str) -> str:
+        return _MENTION.sub(lambda m: names.get(m.group(1)) or f"@{m.group(1)}", text)
+
+    def maybe(text: str | None) -> str | None:
+        return None if text is None else name(text)
+
+    strings = {
+        f.name: name(getattr(record, f.name)) for f in dataclasses.fields(record) if f.type == "str"
+    }
+    return dataclasses.replace(
+        record,
+        **strings,
+        lead=maybe(record.lead),
+        attendees=tuple(name(a) for a in record.attendees),
+        timeline=tuple(
+            TimelineItem(item.when, name(item.text), maybe(item.actor)) for item in record.timeline
+        ),
+        action_items=tuple(
+            dataclasses.replace(item, text=name(item.text), owner=maybe(item.owner))
+            for item in record.action_items
+        ),
+        people={user_id: names.get(user_id, user_id) for user_id in sorted(mentioned(record))},
+    )
 
 
 def _stamp(when: datetime | None, tz: ZoneInfo) -> str:
@@ -65,7 +117,7 @@ def _stamp(when: datetime | None, tz: ZoneInfo) -> str:
 def _duration(record: IncidentRecord) -> str:
     if record.resolved_at is None:
         return "X hours Y minutes (ongoing)"
-    return format_hours_minutes(record.resolved_at - record.started_at)
+    return format_elapsed(record.resolved_at - record.started_at)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -88,7 +140,7 @@ def _timeline_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
     fmt = "%H:%M" if len(days) == 1 else "%Y-%m-%d %H:%M"
     lines = []
     for item in items:
-        who = f" ({item.actor})" if item.actor else ""
+        who = f" ({_md(item.actor)})" if item.actor else ""
         lines.append(f"- {item.when.astimezone(tz).strftime(fmt)} - {_md(item.text)}{who}")
     return lines
 
@@ -99,7 +151,7 @@ def _action_lines(record: IncidentRecord) -> list[str]:
     lines = []
     for item in record.action_items:
         box = "x" if item.done else " "
-        owner = item.owner or "Owner"
+        owner = _md(item.owner or "") or "Owner"
         due = item.due.isoformat() if item.due else "Due date"
         lines.append(f"- [{box}] {_md(item.text)} - {owner} - {due}")
     return lines
@@ -147,9 +199,10 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
     day = record.started_at.astimezone(tz).date().isoformat()
     downtime = _duration(record)
     resolution = _md(record.resolution)
+    # The generated summary takes the prompt's place: a summary someone wrote wins.
     summary = _md(record.summary) or (
-        f"[2-3 sentence summary of incident and resolution] {record.severity} incident "
-        f'{record.public_id}, "{_md(record.title)}", started {_stamp(record.started_at, tz)}'
+        f'{record.severity} incident {record.public_id}, "{_md(record.title)}", started '
+        f"{_stamp(record.started_at, tz)}"
         + (f" and was resolved after {downtime}." if record.resolved_at else " and is ongoing.")
         + (f" Resolution: {resolution}" if resolution else "")
     )
@@ -159,7 +212,7 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
         f"**Date**: {day}",
         f"**Severity**: {record.severity}",
         f"**Duration**: {downtime}",
-        f"**Attendees**: {', '.join(record.attendees) or '[Names]'}",
+        f"**Attendees**: {', '.join(_md(a) for a in record.attendees) or '[Names]'}",
         "",
         "## Executive Summary",
         summary,

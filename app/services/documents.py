@@ -1,14 +1,18 @@
 """The incident log and post-mortem of a stored incident: read the store into an
-IncidentRecord, render it (app.domain.documents), export it, upload it to Slack."""
+IncidentRecord, name its people (`app.services.people`), render it (app.domain.documents),
+export it, upload it to Slack and remember where people open the upload."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime
+import logging
+from datetime import UTC, date, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,14 +23,20 @@ from app.domain.documents import (
 from app.domain.documents import (
     IncidentRecord,
     TimelineItem,
+    mentioned,
+    named,
     render_incident_log,
     render_postmortem,
 )
 from app.domain.text import readable
 from app.domain.timeline import Kind
+from app.services import people
+from app.services.slack_errors import slack_error
 from app.store import action_items
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry
+
+log = logging.getLogger(__name__)
 
 Document = Literal["log", "postmortem"]
 # Entries about the bot's own plumbing, not about the incident.
@@ -67,6 +77,7 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
         data_loss=incident.data_loss,
         root_cause=incident.root_cause,
         resolution=incident.resolution,
+        postmortem_url=incident.postmortem_url or "",
         timeline=tuple(
             TimelineItem(entry.occurred_at, _text(entry), _mention(entry.actor_id))
             for entry in entries
@@ -79,12 +90,29 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
     )
 
 
+async def with_names(
+    sessions: async_sessionmaker[AsyncSession],
+    slack: AsyncWebClient | None,
+    record: IncidentRecord,
+    now: datetime,
+) -> IncidentRecord:
+    """The record naming its people: stored names, and Slack asked about the others when
+    `slack` is given. Slack failing leaves ids, never the document unwritten."""
+    return named(record, await people.names(sessions, slack, mentioned(record), now))
+
+
 async def record_by_public_id(
-    sessions: async_sessionmaker, public_id: str
+    sessions: async_sessionmaker[AsyncSession],
+    public_id: str,
+    slack: AsyncWebClient | None = None,
 ) -> IncidentRecord | None:
+    """The export's record, people named from the database (and Slack, when given)."""
     async with sessions() as session:
         incident = await store.by_public_id(session, public_id)
-        return None if incident is None else await incident_record(session, incident)
+        if incident is None:
+            return None
+        record = await incident_record(session, incident)
+    return await with_names(sessions, slack, record, datetime.now(UTC))
 
 
 def render(record: IncidentRecord, document: Document, tz: ZoneInfo) -> str:
@@ -105,13 +133,15 @@ def record_json(record: IncidentRecord) -> str:
 
 
 async def upload_postmortem(bot: BotContext, incident: Incident, *, comment: str) -> str | None:
-    """Render the post-mortem from the store now and upload it to the incident channel."""
+    """Render the post-mortem from the store now (people named) and upload it to the incident
+    channel; its id and permalink are saved, so the incident log links it."""
     if not incident.channel_id:
         return None
     async with bot.sessions() as session:
         current = await session.get(Incident, incident.id)
         assert current is not None
         record = await incident_record(session, current)
+    record = await with_names(bot.sessions, bot.slack, record, bot.clock.now())
     text = render_postmortem(record, bot.settings.tz)
     response = await bot.slack.files_upload_v2(
         channel=incident.channel_id,
@@ -123,8 +153,30 @@ async def upload_postmortem(bot: BotContext, incident: Incident, *, comment: str
     files = response.get("files") or [response.get("file") or {}]
     file_id = files[0].get("id") if files else None
     if file_id:
+        url = await _permalink(bot, incident, file_id)
         async with bot.sessions.begin() as session:
             await store.save_fields(
-                session, incident.id, bot.clock.now(), postmortem_file_id=file_id
+                session,
+                incident.id,
+                bot.clock.now(),
+                postmortem_file_id=file_id,
+                **({"postmortem_url": url} if url else {}),
             )
     return file_id
+
+
+async def _permalink(bot: BotContext, incident: Incident, file_id: str) -> str | None:
+    """Where people open the file (files.info, scope files:read). The upload is done by then:
+    a refusal here is logged and the incident log keeps its `[URL]` prompt, not retried by
+    uploading again."""
+    try:
+        info = await bot.slack.files_info(file=file_id)
+    except Exception as exc:  # noqa: BLE001 - the upload stands whatever files.info says
+        log.warning(
+            "no permalink for the post-mortem of %s: %s", incident.public_id, slack_error(exc)
+        )
+        return None
+    url = (info.get("file") or {}).get("permalink")
+    if not isinstance(url, str) or urlsplit(url).scheme != "https" or len(url) > 500:
+        return None
+    return url

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownTextObject, SectionBlock
 
 from app.domain import lifecycle
-from app.domain.durations import format_hours_minutes
+from app.domain.durations import format_elapsed
 from app.domain.formatting import duration_text, format_time, item_line
 from app.ui.common import Message, clip, escape, section
 from app.ui.followup import done_button, review_held_button
@@ -66,7 +66,7 @@ def review_reminder(incident: Incident, *, now: datetime, due: datetime, tz: Zon
         text = (
             f":calendar: {owner} The post-incident review of *{incident.public_id}* "
             f"({escape(incident.title)}) is due by {format_time(due, tz)}, "
-            f"{format_hours_minutes(due - now)} from now."
+            f"{format_elapsed(due - now)} from now."
         )
     else:
         text = (
@@ -135,8 +135,17 @@ def incident_list(incidents: Sequence[Incident], now: datetime) -> str:
         lines.append(
             f"• {lock}*{incident.severity}* `{incident.public_id}` {escape(incident.title)} · "
             f"{lifecycle.label(incident.status)} · {lead} · open "
-            f"{format_hours_minutes(now - incident.started_at)} · <#{incident.channel_id}>"
+            f"{format_elapsed(now - incident.started_at)} · <#{incident.channel_id}>"
         )
     if len(incidents) > LIST_MAX:
         lines.append(f"…and {len(incidents) - LIST_MAX} more.")
     return "\n".join(lines)
+
+
+def declared_elsewhere(incident: Incident) -> Message:
+    """What the reporter sees where they declared, once the incident's channel exists."""
+    text = (
+        f":point_right: {incident.public_id} ({incident.severity}: {escape(incident.title)}) is "
+        f"open in <#{incident.channel_id}>: follow it and update it there."
+    )
+    return Message(text=clip(text, 3000), blocks=[section(clip(text, 3000))])

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..blockkit import check_message_blocks
 from ..registry import Args, SlackError, api, arg_int, arg_json, arg_list, arg_str
-from ..state import BOT_USER_ID, SlackState
+from ..state import BOT_USER_ID, WORKSPACE_URL, SlackState
 
 COMPLETE_FILES_MAX = 10  # files.completeUploadExternal accepts at most 10 uploads per call
 
@@ -90,3 +90,29 @@ def complete_upload(state: SlackState, args: Args) -> dict[str, Any]:
             message["thread_ts"] = thread_ts
         state.append_message(channel.id, message)
     return {"files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+
+
+@api("files.info", errors=("file_not_found",))
+def file_info(state: SlackState, args: Args) -> dict[str, Any]:
+    """A shared file, with the permalink Slack gives it (`<workspace>/files/<user>/<id>/<name>`)."""
+    file_id = arg_str(args, "file")
+    shares = [f for f in state.files if f["id"] == file_id]
+    if not shares:
+        raise SlackError("file_not_found")
+    first = shares[0]
+    channels = [f["channel_id"] for f in shares if f["channel_id"]]
+    return {
+        "file": {
+            "id": file_id,
+            "name": first["filename"],
+            "title": first["title"],
+            "user": BOT_USER_ID,
+            "size": len(first["content"]),
+            "mode": "hosted",
+            "is_external": False,
+            "permalink": f"{WORKSPACE_URL}files/{BOT_USER_ID}/{file_id}/{first['filename']}",
+            "channels": channels,
+        },
+        "comments": [],
+        "response_metadata": {"next_cursor": ""},
+    }
