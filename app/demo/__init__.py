@@ -1,0 +1,1 @@
+"""`incident-bot demo`: the bot with a built-in Slack, in a browser (see app.demo.run)."""
