@@ -105,6 +105,7 @@ async def test_check_reports_configuration_and_slack_identity(
     assert code == 0, err
     assert "built-in default (4 severities, 4 levels)" in out
     assert "slack: connected to" in out and "UBOT0001" in out
+    assert "slack scopes: all granted" in out
     assert fake_slack.calls_to("auth.test")
 
 
@@ -165,3 +166,5 @@ async def test_serve_migrates_answers_health_and_stops_cleanly_on_sigterm(
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+    # Bolt is given the bot's client only, never the token again from the environment.
+    assert "will be unused" not in err.decode()

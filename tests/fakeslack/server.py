@@ -390,7 +390,10 @@ class FakeSlack:
                     request.transport.close()
                 return web.Response(status=204)
             return self._fault(call, fault)
-        return self._json(call, body)
+        # Slack names the token's scopes on every authenticated answer (`incident-bot check`).
+        granted = self.state.granted_scopes
+        scopes = None if granted is None else {"x-oauth-scopes": ",".join(sorted(granted))}
+        return self._json(call, body, headers=scopes)
 
     def _check_auth(self, token: str | None, method: str = "") -> None:
         if not token:

@@ -1,0 +1,74 @@
+"""What every subcommand shares: the Command record, one-line failures, loading the setup."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.config.policy_loader import load_policy
+from app.config.runbooks import load_runbooks
+from app.config.settings import Settings, load_settings
+from app.domain.policy import Policy
+from app.domain.runbooks import Runbooks
+
+EXIT_CONFIG = 2  # a setting, the policy or the database needs fixing before anything runs
+EXIT_FAILED = 1  # the configuration is fine but the work failed (Slack refused, no such incident)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, the line `incident-bot --help` lists, what its own `--help`
+    says, its options, and what it runs (returning the exit code)."""
+
+    name: str
+    summary: str
+    description: str
+    run: Callable[[argparse.Namespace], int]
+    add_arguments: Callable[[argparse.ArgumentParser], None] = lambda _parser: None
+
+
+class CliError(Exception):
+    """A failure already phrased for the person at the terminal: one line, what to do."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def settings(*, slack: bool) -> Settings:
+    """The settings; without `slack`, the Slack credentials may be unset (the command never
+    calls Slack: migrate, export, simulate)."""
+    return load_settings(need_slack=slack)
+
+
+def policy_and_runbooks(settings: Settings) -> tuple[Policy, Runbooks]:
+    return load_policy(settings.policy_file), load_runbooks(settings.runbooks_dir)
+
+
+def configure_logs(settings: Settings) -> None:
+    from app.logs import configure
+
+    configure(
+        settings.log_level,
+        settings.log_format,
+        secrets=settings.secrets,
+        slack_bodies=settings.log_slack_bodies,
+    )
+
+
+def runbook_warnings(policy: Policy, runbooks: Runbooks) -> list[str]:
+    """Alert rules naming an incident type no runbook provides (they declare without one)."""
+    return [
+        f"alerts.rules[{index}].type: no runbook {rule.type!r} in {runbooks.source} runbooks "
+        f"(known: {', '.join(runbooks.keys)}); incidents it declares get no checklist"
+        for index, rule in enumerate(policy.alerts.rules)
+        if rule.type and rule.type not in runbooks
+    ]
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

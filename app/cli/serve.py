@@ -1,0 +1,84 @@
+"""`incident-bot serve`: check what can be checked before starting, migrate, then serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import socket
+
+from app.cli import database
+from app.cli.common import (
+    CliError,
+    Command,
+    configure_logs,
+    policy_and_runbooks,
+    runbook_warnings,
+    settings,
+)
+from app.cli.migrate import upgrade
+from app.config.settings import Settings
+
+log = logging.getLogger("app")
+
+
+def check_port(setting: str, host: str, port: int) -> None:
+    """Raise CliError when `host:port` cannot be listened on (in use, or not this machine's).
+
+    Bound and released at once, with SO_REUSEADDR as uvicorn binds, so a port left in
+    TIME_WAIT by the previous run is not reported.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "another process listens there: stop it, or set {0} to a free port"
+            elif exc.errno in (errno.EACCES, errno.EPERM):
+                reason = "ports below 1024 need privileges: set {0} to a port above 1023"
+            else:
+                reason = f"{exc.strerror or exc}: set HOST to an address of this machine"
+            raise CliError(
+                f"{setting}: cannot listen on {host}:{port} ({reason.format(setting)})."
+            ) from None
+
+
+def preflight(settings: Settings) -> None:
+    """Everything `serve` would otherwise discover halfway through starting."""
+    check_port("PORT", settings.host, settings.port)
+    if settings.ops_port:
+        check_port("OPS_PORT", settings.ops_host or settings.host, settings.ops_port)
+    database.reachable(settings.database_url)
+
+
+def run(_args: argparse.Namespace) -> int:
+    from app.server import serve
+
+    loaded = settings(slack=True)
+    policy, runbooks = policy_and_runbooks(loaded)
+    configure_logs(loaded)
+    # The settings hold the token now. Bolt reads SLACK_BOT_TOKEN from the environment even
+    # when given a client, and would then log "`token` will be unused" at every start.
+    os.environ.pop("SLACK_BOT_TOKEN", None)
+    for warning in runbook_warnings(policy, runbooks):
+        log.warning("policy: %s", warning)
+    preflight(loaded)
+    upgrade(loaded)
+    asyncio.run(serve(loaded, policy, runbooks))
+    return 0
+
+
+COMMAND = Command(
+    name="serve",
+    summary="run the bot (migrates the database first)",
+    description=(
+        "Run the bot: check the settings, the policy, the port and the database, apply any "
+        "pending migration, then answer Slack on HOST:PORT (/slack/events), or over Socket "
+        "Mode when SLACK_APP_TOKEN is set, and run the scheduler. SIGTERM stops it cleanly."
+    ),
+    run=run,
+)
