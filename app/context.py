@@ -6,6 +6,8 @@ it imports nothing above it, so every layer from the store up may take one.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,12 +62,31 @@ class BotContext:
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
     health: Health = field(default_factory=Health)
     _bot_user_id: str | None = None
+    _workspace_url: str | None = None
+    _asking: asyncio.Lock = field(default_factory=asyncio.Lock)  # one auth.test at a time
 
     async def bot_user_id(self) -> str:
         """The bot's own user id, asked of Slack once."""
         if self._bot_user_id is None:
-            self._bot_user_id = (await self.slack.auth_test())["user_id"]
+            await self._who_am_i(lambda: self._bot_user_id)
+        assert self._bot_user_id is not None
         return self._bot_user_id
+
+    async def workspace_url(self) -> str:
+        """The workspace's address (`https://team.slack.com/`), asked of Slack once: permalinks
+        are built from it instead of a `chat.getPermalink` call per message."""
+        if self._workspace_url is None:
+            await self._who_am_i(lambda: self._workspace_url)
+        assert self._workspace_url is not None
+        return self._workspace_url
+
+    async def _who_am_i(self, known: Callable[[], str | None]) -> None:
+        """One `auth.test` answers both questions; callers arriving together share it."""
+        async with self._asking:
+            if known() is None:
+                answer = await self.slack.auth_test()
+                self._bot_user_id = str(answer["user_id"])
+                self._workspace_url = str(answer["url"])
 
     async def open_http_session(self) -> None:
         """Send every Slack call over one pooled, kept-alive HTTP session (needs a running loop).

@@ -17,7 +17,8 @@ from sqlalchemy import event, select
 from app.context import BotContext
 from app.domain.slack_ts import ts_to_datetime
 from app.services import timeline
-from app.services.capture import Capture, Outcome, Reaction, _NewEntry, fetch_message
+from app.services.capture import Capture, Outcome, Reaction, _NewEntry
+from app.services.slack_messages import fetch_message
 from app.store.models import Incident, ProcessedEvent, TimelineEntry
 from tests import slack_events as ev
 from tests.fakeslack import FakeSlack
@@ -481,20 +482,15 @@ async def test_edits_of_uncaptured_messages_change_nothing(
 @pytest.mark.parametrize(
     "subtype",
     [
-        None,
-        "bot_message",
         "channel_join",
         "channel_leave",
         "channel_topic",
-        "file_share",
-        "thread_broadcast",
-        "me_message",
         "message_replied",
         "pinned_item",
         "some_subtype_slack_adds_next_year",
     ],
 )
-async def test_every_message_subtype_is_acked_and_costs_nothing(
+async def test_every_message_subtype_that_is_not_a_new_message_is_acked_and_costs_nothing(
     slack: SlackSender,
     fake_slack: FakeSlack,
     bot: BotContext,
@@ -507,6 +503,26 @@ async def test_every_message_subtype_is_acked_and_costs_nothing(
     response = await send(slack, bot, ev.message(fake_slack, channel, "hello", subtype=subtype))
     assert response.status_code == 200
     assert statements == [] and slack_calls(fake_slack) == []
+
+
+@pytest.mark.parametrize(
+    "subtype", [None, "bot_message", "file_share", "thread_broadcast", "me_message"]
+)
+async def test_a_new_message_in_an_incident_channel_costs_one_write_and_no_slack_call(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    bot: BotContext,
+    incident: Incident,
+    subtype: str | None,
+    statements: list[str],
+) -> None:
+    """Kept for a later capture (tests/test_capture_without_reading.py), in one statement."""
+    channel = incident.channel_id
+    assert channel is not None
+    response = await send(slack, bot, ev.message(fake_slack, channel, "hello", subtype=subtype))
+    assert response.status_code == 200
+    assert [s.split()[:3] for s in statements] == [["INSERT", "INTO", "channel_messages"]]
+    assert slack_calls(fake_slack) == []
 
 
 async def test_edits_and_deletions_outside_incident_channels_are_acked_and_ignored(

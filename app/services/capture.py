@@ -1,5 +1,10 @@
 """Capturing Slack messages into incident timelines: reactions, edits and deletions.
 
+A flagged message is read from what the bot heard when it was posted (`channel_messages`), with
+its permalink built from the workspace's address, so the usual capture makes one Slack call: the
+confirmation. Only a message the bot never heard (older than the bot in the channel) is fetched
+from Slack.
+
 Runs after Slack has had its ack. Events about one message are applied one at a time, in the
 order they arrived (KeyedLocks); each change commits together with its event id, so a redelivery
 or a retry (`X-Slack-Retry-Num`) finds the id and changes nothing; and the database keeps one
@@ -9,11 +14,10 @@ entry per (incident, message ts), so two replicas capturing the same message sti
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,65 +31,24 @@ from app.domain import captured
 from app.domain.slack_ts import is_slack_ts, ts_to_datetime
 from app.domain.timeline import Kind
 from app.services import timeline
+from app.services.channel_messages import ChannelMessages
 from app.services.group_commit import GroupCommit
 from app.services.locks import KeyedLocks
-from app.services.slack_messages import FetchedMessage, MessageGone, fetch_message
+from app.services.message_events import MessageDeleted, MessageEdited, Outcome, Reaction
+from app.services.slack_messages import FetchedMessage, MessageGone
 from app.store import timeline as store
 from app.store.models import Incident, TimelineEntry
 
 log = logging.getLogger(__name__)
 
 CONFIRM_EMOJI = "white_check_mark"
-# Captures running at once (each holds a database connection for a moment and makes 2-3 Slack
-# calls); more wait their turn in memory rather than exhausting the connection pool.
+# Captures running at once (each holds a database connection for a moment and makes a Slack
+# call or two); more wait their turn in memory rather than exhausting the connection pool.
 MAX_CONCURRENT = 64
 EVENT_RETENTION = timedelta(hours=24)  # Slack's last retry comes about 5 minutes after the first
 PRUNE_EVERY = 3600.0
 ATTEMPTS = 3
 CAPTURED_MEMORY = 10_000
-
-
-class Outcome(enum.Enum):
-    CREATED = "created"
-    FLAGGED = "flagged"  # one more reaction on a message already in the timeline
-    UNFLAGGED = "unflagged"
-    REMOVED = "removed"
-    EDITED = "edited"
-    DELETED = "deleted"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"
-    GONE = "gone"  # the message no longer exists in Slack
-    FAILED = "failed"  # Slack would not give us the message
-    RETRY = "retry"
-
-
-@dataclass(frozen=True)
-class Reaction:
-    event_id: str
-    channel: str
-    ts: str
-    user: str
-    emoji: str
-    retry: bool = False  # Slack marked the delivery as a retry (X-Slack-Retry-Num)
-
-
-@dataclass(frozen=True)
-class MessageEdited:
-    event_id: str
-    channel: str
-    ts: str
-    text: str
-    files: tuple[str, ...]
-    edit_ts: str | None
-    tombstone: bool = False  # a parent with replies was deleted: Slack edits it into a stub
-
-
-@dataclass(frozen=True)
-class MessageDeleted:
-    event_id: str
-    channel: str
-    ts: str
-    deleted_ts: str | None
 
 
 class _Vanished(Exception):
@@ -116,8 +79,15 @@ def _entry_data(reaction: Reaction, message: FetchedMessage) -> dict[str, Any]:
 class Capture:
     """The capture service of one process: its per-message locks and its concurrency limit."""
 
-    def __init__(self, ctx: BotContext, *, max_concurrent: int = MAX_CONCURRENT) -> None:
+    def __init__(
+        self,
+        ctx: BotContext,
+        *,
+        max_concurrent: int = MAX_CONCURRENT,
+        messages: ChannelMessages | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.messages = messages or ChannelMessages(ctx)
         self.locks = KeyedLocks()
         self.slots = asyncio.Semaphore(max_concurrent)
         # Messages this process put in a timeline lately. Only a hint that saves a database read
@@ -145,11 +115,11 @@ class Capture:
         return outcome
 
     async def _add(self, incident_id: int, reaction: Reaction) -> Outcome:
-        """Flag the entry if there is one, else fetch the message and create it.
+        """Flag the entry if there is one, else read the message and create it.
 
         Whether there is one is first guessed (this process's memory; for a delivery Slack marks
         as a retry, which may follow a success anywhere, the database), so the usual reaction
-        costs no read before its write and the Slack fetch is never done for nothing here. A
+        reads only the message before its write and a Slack fetch is never done for nothing. A
         wrong guess costs one round more: a unique-key conflict sends a create to the flag path,
         a vanished entry sends a flag to the create path.
         """
@@ -169,7 +139,7 @@ class Capture:
             else:
                 if message is None:
                     try:
-                        message = await fetch_message(self.ctx, reaction.channel, reaction.ts)
+                        message = await self.messages.read(reaction.channel, reaction.ts)
                     except MessageGone:
                         log.info("flagged message %s in %s is gone", reaction.ts, reaction.channel)
                         return Outcome.GONE
@@ -295,7 +265,8 @@ class Capture:
     # ------------------------------------------------------------------------- edits
 
     async def message_edited(self, edit: MessageEdited) -> Outcome:
-        """The entry follows the new text; the text it replaces goes to its edit history."""
+        """The kept message and the entry follow the new text; the text it replaces goes to the
+        entry's edit history."""
         if edit.tombstone:
             return await self.message_deleted(
                 MessageDeleted(edit.event_id, edit.channel, edit.ts, edit.edit_ts)
@@ -309,10 +280,14 @@ class Capture:
             entry.edited_at = self._when(edit.edit_ts)
             return Outcome.EDITED
 
-        return await self._change_captured(edit.event_id, edit.channel, edit.ts, apply)
+        async def keep(incident_id: int) -> None:
+            await self.messages.edited(incident_id, edit.message, edit.edit_ts)
+
+        return await self._change_captured(edit.event_id, edit.channel, edit.ts, keep, apply)
 
     async def message_deleted(self, deletion: MessageDeleted) -> Outcome:
-        """The entry stays (the log must not lose what happened) and is marked deleted."""
+        """The entry stays (the log must not lose what happened) and is marked deleted; the
+        kept message is emptied, so a late reaction captures nothing."""
 
         def apply(entry: TimelineEntry) -> Outcome:
             if entry.deleted:
@@ -321,14 +296,31 @@ class Capture:
             entry.deleted_at = self._when(deletion.deleted_ts)
             return Outcome.DELETED
 
-        return await self._change_captured(deletion.event_id, deletion.channel, deletion.ts, apply)
+        async def keep(incident_id: int) -> None:
+            await self.messages.deleted(incident_id, deletion.channel, deletion.ts)
 
-    async def _change_captured(self, event_id: str, channel: str, ts: str, apply: Any) -> Outcome:
+        return await self._change_captured(
+            deletion.event_id, deletion.channel, deletion.ts, keep, apply
+        )
+
+    async def _change_captured(
+        self,
+        event_id: str,
+        channel: str,
+        ts: str,
+        keep: Callable[[int], Awaitable[None]],
+        apply: Any,
+    ) -> Outcome:
+        """`keep` the change in the kept messages, then `apply` it to the entry if there is one.
+
+        Under the message's lock, so a capture running at the same time reads the message
+        either before the change (and then sees its entry changed) or after it."""
         incident_id = await self.ctx.incident_channels.incident_for(channel)
         if incident_id is None:
             return Outcome.IGNORED
         async with self.locks.hold((channel, ts)), self.slots:
-            # Most edits in an incident channel are of messages nobody flagged: a read, no write.
+            await keep(incident_id)  # an upsert: a redelivery writes the same again
+            # Most edits in an incident channel are of messages nobody flagged: no entry write.
             async with self.ctx.sessions() as session:
                 entry = await store.entry_for_message(session, incident_id, ts)
             if entry is None or entry.kind != Kind.MESSAGE:

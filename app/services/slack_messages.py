@@ -1,4 +1,5 @@
-"""Reading messages back from Slack: a message people flagged, or one of the bot's own.
+"""Reading messages back from Slack: a message people flagged, or one of the bot's own; and
+building a message's permalink without asking Slack.
 
 The bot's own messages carry metadata (an event type and a payload naming what they are
 about), so a process that died between Slack's answer and saving the message's ts can find it
@@ -62,30 +63,79 @@ class MessageGone(Exception):
     """The flagged message was deleted (or never existed) by the time we asked Slack."""
 
 
-async def fetch_message(ctx: BotContext, channel: str, ts: str) -> FetchedMessage:
+def permalink(workspace_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """The link Slack's `chat.getPermalink` gives, built without asking it.
+
+    `workspace_url` is `auth.test`'s `url` (`https://team.slack.com/`); a thread reply's link
+    opens its thread.
+    """
+    link = f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link
+
+
+async def ask_permalink(ctx: BotContext, channel: str, ts: str) -> str:
+    """The message's permalink from `chat.getPermalink`, for when `permalink` cannot build it."""
+    try:
+        answer = await ctx.slack.chat_getPermalink(channel=channel, message_ts=ts)
+    except SlackApiError as exc:
+        if exc.response.get("error") == "message_not_found":
+            raise MessageGone(ts) from exc
+        raise
+    return str(answer["permalink"])
+
+
+async def fetch_message(
+    ctx: BotContext, channel: str, ts: str, *, workspace_url: str | None = None
+) -> FetchedMessage:
     """The message `ts` in `channel`, top-level or thread reply, with its permalink.
 
     `conversations.history` (latest=ts, inclusive, limit=1) returns the newest top-level message
     at or before ts: it is ours when the ts matches. A thread reply is not in the history, so
     history then shows an older message (or none), and `conversations.replies`, which accepts a
-    reply's ts and returns its thread, is asked for the window [ts, ts]. The permalink is
-    fetched at the same time as the history, so a top-level message costs one round trip.
+    reply's ts and returns its thread, is asked for the window [ts, ts]. The permalink is built
+    from `workspace_url` when it is given; otherwise it is fetched at the same time as the
+    history, so a top-level message costs one round trip either way.
     """
-    history, link = await asyncio.gather(
-        ctx.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1),
-        ctx.slack.chat_getPermalink(channel=channel, message_ts=ts),
-        return_exceptions=True,
-    )
-    for result in (link, history):
+    calls: list[Any] = [
+        ctx.slack.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+    ]
+    if workspace_url is None:
+        calls.append(ctx.slack.chat_getPermalink(channel=channel, message_ts=ts))
+    results: list[Any] = await asyncio.gather(*calls, return_exceptions=True)
+    for result in reversed(results):
         if isinstance(result, SlackApiError) and result.response.get("error") in {
             "message_not_found",
             "thread_not_found",
         }:
             raise MessageGone(ts)
-    for result in (history, link):
+    for result in results:
         if isinstance(result, BaseException):
             raise result
-    messages: list[dict[str, Any]] = history["messages"] or []  # type: ignore[index]
+    message = await _in_history_or_thread(ctx, channel, ts, results[0])
+    thread_ts = message.get("thread_ts") if message.get("thread_ts") != ts else None
+    if workspace_url is None:
+        link = str(results[1]["permalink"])
+    else:
+        link = permalink(workspace_url, channel, ts, thread_ts)
+    return FetchedMessage(
+        ts=ts,
+        user=message.get("user"),
+        text=str(message.get("text") or ""),
+        files=tuple(captured.file_names(message.get("files"))),
+        permalink=link,
+        thread_ts=thread_ts,
+        bot_id=message.get("bot_id"),
+        username=message.get("username"),
+    )
+
+
+async def _in_history_or_thread(
+    ctx: BotContext, channel: str, ts: str, history: Any
+) -> dict[str, Any]:
+    """The message `ts` from the history answer, else from its thread (a reply)."""
+    messages: list[dict[str, Any]] = history["messages"] or []
     message = next((m for m in messages if m.get("ts") == ts), None)
     if message is None:
         try:
@@ -99,13 +149,4 @@ async def fetch_message(ctx: BotContext, channel: str, ts: str) -> FetchedMessag
         message = next((m for m in replies["messages"] or [] if m.get("ts") == ts), None)
     if message is None:
         raise MessageGone(ts)
-    return FetchedMessage(
-        ts=ts,
-        user=message.get("user"),
-        text=str(message.get("text") or ""),
-        files=tuple(captured.file_names(message.get("files"))),
-        permalink=str(link["permalink"]),  # type: ignore[index]
-        thread_ts=message.get("thread_ts") if message.get("thread_ts") != ts else None,
-        bot_id=message.get("bot_id"),
-        username=message.get("username"),
-    )
+    return dict(message)

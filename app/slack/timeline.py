@@ -1,10 +1,12 @@
-"""Timeline listeners: emoji reactions, message edits and deletions, `/incident note` and
-`/incident timeline`.
+"""Timeline listeners: emoji reactions, messages posted, edited and deleted, `/incident note`
+and `/incident timeline`.
 
 Events are acked by Bolt before these run. Each listener filters in memory first (the emoji,
 the subtype, channels known not to be incident channels), so the flood of events from ordinary
-channels costs neither a database query nor a Slack call, and hands the rest to the capture
-service as a background task.
+channels costs neither a Slack call nor, past one lookup a minute per channel, a database
+query, and hands the rest to a service as a background task: new messages to the kept channel
+messages (what a later capture reads instead of Slack), reactions, edits and deletions to the
+capture service.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from app.domain import captured
 from app.domain.command_text import plain_text
 from app.domain.slack_ts import is_slack_ts
 from app.services import lookup, timeline
-from app.services.capture import Capture, MessageDeleted, MessageEdited, Reaction
+from app.services.capture import Capture
+from app.services.channel_messages import ChannelMessages, HeardMessage
 from app.services.errors import UserError
+from app.services.message_events import MessageDeleted, MessageEdited, Reaction
 from app.slack import errors
 from app.slack.commands import CommandCall
 from app.ui.timeline import format_note_echo, timeline_message
@@ -108,6 +112,40 @@ def is_retry(request: AsyncBoltRequest) -> bool:
     return bool(request.headers.get("x-slack-retry-num"))
 
 
+# Messages people (or integrations) write, as opposed to joins, topic changes, pins...
+POSTED_SUBTYPES = frozenset({None, "bot_message", "file_share", "thread_broadcast", "me_message"})
+
+
+def _heard(channel: str, message: dict[str, Any]) -> HeardMessage:
+    ts = message["ts"]
+    thread_ts = message.get("thread_ts")
+    return HeardMessage(
+        channel=channel,
+        ts=ts,
+        user=_text_or_none(message.get("user")),
+        text=str(message.get("text") or ""),
+        files=tuple(captured.file_names(message.get("files"))),
+        thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts != ts else None,
+        bot_id=_text_or_none(message.get("bot_id")),
+        username=_text_or_none(message.get("username")),
+    )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def parse_posted(body: dict[str, Any]) -> HeardMessage | None:
+    """A new message someone wrote; None for every other `message` event."""
+    event = body.get("event") or {}
+    channel = event.get("channel")
+    if event.get("subtype") not in POSTED_SUBTYPES or event.get("hidden"):
+        return None
+    if not isinstance(channel, str) or not is_slack_ts(event.get("ts")):
+        return None
+    return _heard(channel, event)
+
+
 def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted | None:
     """An edit or deletion of a message; None for new messages and every other subtype."""
     event = body.get("event") or {}
@@ -122,10 +160,7 @@ def parse_message_change(body: dict[str, Any]) -> MessageEdited | MessageDeleted
         edited = message.get("edited") or {}
         return MessageEdited(
             event_id=event_id(body),
-            channel=channel,
-            ts=message["ts"],
-            text=str(message.get("text") or ""),
-            files=tuple(captured.file_names(message.get("files"))),
+            message=_heard(channel, message),
             edit_ts=edited.get("ts") or event.get("event_ts"),
             tombstone=message.get("subtype") == "tombstone",
         )
@@ -140,6 +175,10 @@ class Watch:
 
     capture: Capture
     emoji: frozenset[str]
+
+    @property
+    def messages(self) -> ChannelMessages:
+        return self.capture.messages
 
     @classmethod
     def of(cls, bot: BotContext) -> Watch:
@@ -184,9 +223,16 @@ def _hand_over(
 
 
 async def message_changed(bot: BotContext, watch: Watch, body: dict[str, Any]) -> None:
-    # Every subtype lands here (new messages, joins, bot posts...): all are acked, and only
-    # edits and deletions of captured messages matter. Nobody asked the bot for anything: a
-    # failure is only logged.
+    """Every `message` event lands here (new messages, edits, joins, bot posts...): all are
+    acked; new messages in incident channels are kept, edits and deletions applied. Nobody
+    asked the bot for anything: a failure is only logged (and a message not kept is fetched
+    from Slack if someone flags it)."""
+    posted = parse_posted(body)
+    if posted is not None:
+        if not bot.incident_channels.known_not_incident(posted.channel):
+            doing = f"keeping message {posted.ts}"
+            errors.after_ack(bot, None, watch.messages.posted(posted), doing=doing, name=doing)
+        return
     change = parse_message_change(body)
     if change is None or bot.incident_channels.known_not_incident(change.channel):
         return
