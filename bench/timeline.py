@@ -1,20 +1,28 @@
-"""Benchmark: N timeline reactions through the full HTTP stack against a slow fake Slack.
+"""Benchmark: N timeline captures through the full HTTP stack against a slow fake Slack.
 
     python bench/timeline.py                      # 2,000 events, 50 ms Slack latency, SQLite
     python bench/timeline.py --events 500 --latency 0.1 --database-url postgresql://…/bench
+    python bench/timeline.py --events 300 --tier-scale 0.1    # Slack's tiers, windows / 10
+    python bench/timeline.py --unheard            # messages from before the bot joined
 
 The bot runs as it does in production, in its own process: `python -m app serve` (migrations,
 uvicorn, the real Starlette + Bolt app). This process plays Slack on both sides: the fake Web API
-(tests/fakeslack, every answer delayed by --latency) and the Events API, posting signed
-`reaction_added` events, each on a different message of one incident channel, with at most
---concurrency requests in flight. It measures each request's ack latency, then waits until every
-message is in the timeline and confirmed with the bot's reaction, and prints:
+(tests/fakeslack, every answer delayed by --latency; with --tier-scale it enforces Slack's rate
+tiers, windows multiplied by the scale, and the bot paces its calls at the same scale) and the
+Events API. First the bot hears N messages posted in one incident channel (`message` events; not
+with --unheard, where the messages predate the bot and each capture must read Slack). Then N
+signed `reaction_added` events, one per message, with at most --concurrency requests in flight.
+It measures each reaction's ack latency, waits until every message is in the timeline and
+confirmed with the bot's reaction, and prints:
 
+- Slack calls per capture (all calls made while capturing, over N; aim: 1, the confirmation),
+  by method, and the 429s the fake's tiers answered;
 - acked events/s: N / time to ack them all (the HTTP edge alone);
-- processed events/s: N / time until all N entries are stored and confirmed (end to end);
+- stored captures/s: N / time until all N entries are stored;
+- captures/s end to end: N / time until all N are stored and confirmed;
 - ack latency p50 / p90 / p99 / max;
 - the CPU time of the bot and of this process, to tell a busy bot from a waiting one;
-- entries stored (must be exactly N) and the Slack calls made.
+- entries stored (must be exactly N).
 
 `--database-url` points at a PostgreSQL database to use instead of a fresh SQLite file: it is
 emptied first. `BENCH_SERVER="profile_serve.py"` runs that script instead of `-m app serve`, e.g.
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import platform
@@ -54,7 +63,7 @@ from app.config.settings import Settings, normalize_database_url  # noqa: E402
 from app.services.declare import DeclareRequest, declare  # noqa: E402
 from app.store import incidents as store  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
-from app.store.models import TimelineEntry  # noqa: E402
+from app.store.models import ChannelMessage, TimelineEntry  # noqa: E402
 from tests import slack_builders, slack_events  # noqa: E402
 from tests.conftest import manifest_bot_scopes  # noqa: E402
 from tests.fakeslack import FakeSlack  # noqa: E402
@@ -143,16 +152,58 @@ async def seed(database_url: str, fake: FakeSlack, events: int) -> tuple[str, li
     return channel, messages
 
 
-async def stored(database_url: str) -> int:
-    from app.store.db import make_engine
+class Rows:
+    """Counts rows in the bot's database while it runs (one engine for the whole run)."""
 
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            stmt = select(func.count()).where(TimelineEntry.kind == "message")
+    def __init__(self, database_url: str) -> None:
+        from app.store.db import make_engine
+
+        self.engine = make_engine(database_url)
+
+    async def entries(self) -> int:
+        stmt = select(func.count()).where(TimelineEntry.kind == "message")
+        return await self._count(stmt)
+
+    async def heard(self) -> int:
+        return await self._count(select(func.count()).select_from(ChannelMessage))
+
+    async def _count(self, stmt: Any) -> int:
+        async with self.engine.connect() as conn:
             return int((await conn.execute(stmt)).scalar_one())
-    finally:
-        await engine.dispose()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def send_all(sender: EventSender, events: list[dict[str, Any]], concurrency: int) -> Any:
+    """Post every event with at most `concurrency` in flight; their ack latencies and statuses."""
+    acks: list[float] = []
+    statuses: Counter[int] = Counter()
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for event in events:
+        queue.put_nowait(event)
+
+    async def worker() -> None:
+        while not queue.empty():
+            event = queue.get_nowait()
+            sent = time.perf_counter()
+            status = await sender.event(event)
+            acks.append(time.perf_counter() - sent)
+            statuses[status] += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return acks, statuses
+
+
+def make_fake(tier_scale: float | None) -> tuple[FakeSlack, str]:
+    """The fake Web API, enforcing Slack's tiers at `tier_scale` when it can; and what it does."""
+    if tier_scale is None:
+        return FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes()), "tiers off"
+    if "tier_scale" not in inspect.signature(FakeSlack).parameters:
+        fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes())
+        return fake, "tiers NOT enforced (this fake Slack has no tier_scale)"
+    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes(), tier_scale=tier_scale)
+    return fake, f"Slack's tiers enforced, windows x{tier_scale:g}"
 
 
 async def wait_healthy(url: str, server: subprocess.Popen[bytes], limit: float = 30) -> None:
@@ -180,7 +231,7 @@ async def run(args: argparse.Namespace) -> int:
     else:
         await asyncio.to_thread(upgrade, database_url)
 
-    fake = FakeSlack(token=TOKEN, granted_scopes=manifest_bot_scopes())
+    fake, tiers = make_fake(args.tier_scale)
     for user in USERS:
         fake.add_user(user)
     await fake.start()
@@ -196,44 +247,49 @@ async def run(args: argparse.Namespace) -> int:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        # The bot paces its calls at the fake's scale (0: not at all, the fake does not limit).
+        "SLACK_RATE_LIMIT_SCALE": str(args.tier_scale or 0),
     }
     command = (os.environ.get("BENCH_SERVER") or "-m app serve").split()
     server = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env)  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     sender = EventSender(url, args.concurrency, fake)
+    counter = Rows(database_url)
     warmup = fake.add_channel("warmup")
     warmup_ts = fake.add_message(warmup, "warming up", user=USERS[0])
+    heard, heard_in = 0, 0.0
     try:
         await wait_healthy(url, server)
         # Bolt asks auth.test who it is on the first request; let that not count.
         await sender.event(slack_events.added(fake, warmup, warmup_ts))
         fake.latency = args.latency
+        if not args.unheard:
+            posted = [slack_builders.message_event(fake, channel, ts) for ts in messages]
+            began = time.perf_counter()
+            await send_all(sender, posted, args.concurrency)
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline and heard < args.events:
+                heard = await counter.heard()
+                await asyncio.sleep(0.02)
+            heard_in = time.perf_counter() - began
         fake.calls.clear()
+        refused_before = len(getattr(getattr(fake, "tiers", None), "refused", []))
 
-        acks: list[float] = []
-        statuses: Counter[int] = Counter()
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for ts in messages:
-            queue.put_nowait(ts)
-
-        async def worker() -> None:
-            while not queue.empty():
-                ts = queue.get_nowait()
-                payload = slack_events.added(fake, channel, ts, user=USERS[len(acks) % 2])
-                sent = time.perf_counter()
-                status = await sender.event(payload)
-                acks.append(time.perf_counter() - sent)
-                statuses[status] += 1
-
+        reactions = [
+            slack_events.added(fake, channel, ts, user=USERS[n % 2])
+            for n, ts in enumerate(messages)
+        ]
         cpu_before, own_before = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.concurrency)))
+        acks, statuses = await send_all(sender, reactions, args.concurrency)
         acked = time.perf_counter() - started
 
         deadline = time.monotonic() + args.timeout
-        count = 0
+        count, stored_at = 0, None
         while time.monotonic() < deadline:
-            count = await stored(database_url)
+            count = await counter.entries()
+            if count >= args.events and stored_at is None:
+                stored_at = time.perf_counter() - started
             confirmed = len(fake.calls_to("reactions.add"))
             if count >= args.events and confirmed >= args.events:
                 break
@@ -242,7 +298,9 @@ async def run(args: argparse.Namespace) -> int:
         bot_cpu = cpu_seconds(server.pid) - cpu_before
         own_cpu = time.process_time() - own_before
         confirmed = len(fake.calls_to("reactions.add"))
+        refused = len(getattr(getattr(fake, "tiers", None), "refused", [])) - refused_before
     finally:
+        await counter.close()
         await sender.close()
         server.terminate()
         await asyncio.to_thread(server.wait, 60)
@@ -251,15 +309,29 @@ async def run(args: argparse.Namespace) -> int:
 
     calls = Counter(c.method for c in fake.calls)
     db = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    kind = "unheard (from before the bot joined)" if args.unheard else f"heard ({heard} kept)"
     print(
-        f"timeline benchmark: {args.events} reaction_added events, {db}, Slack latency "
-        f"{args.latency * 1000:.0f} ms, {args.concurrency} requests in flight"
+        f"timeline benchmark: {args.events} captures of {kind} messages, {db}, Slack latency "
+        f"{args.latency * 1000:.0f} ms, {args.concurrency} requests in flight, {tiers}"
     )
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    if heard:
+        print(
+            f"messages kept/s:    {heard / heard_in:8.1f}  ({heard} message events, no Slack call)"
+        )
+    print(
+        f"Slack calls/capture: {sum(calls.values()) / args.events:8.3f}  ("
+        + ", ".join(f"{m} {n}" for m, n in sorted(calls.items()))
+        + f"; {refused} answered 429 by the tiers)"
+    )
     print(f"HTTP statuses:      {dict(statuses)}")
     print(f"acked events/s:     {args.events / acked:8.1f}  (all acked in {acked:.2f} s)")
+    if stored_at is not None:
+        print(
+            f"stored captures/s:  {args.events / stored_at:8.1f}  (all stored in {stored_at:.2f} s)"
+        )
     print(
-        f"processed events/s: {args.events / processed:8.1f}  "
+        f"captures/s e2e:     {args.events / processed:8.1f}  "
         f"(stored and confirmed in {processed:.2f} s)"
     )
     print(
@@ -274,7 +346,6 @@ async def run(args: argparse.Namespace) -> int:
     )
     print(f"entries stored:     {count} (expected {args.events})")
     print(f"confirmations:      {confirmed}")
-    print("Slack calls:        " + ", ".join(f"{m} {n}" for m, n in sorted(calls.items())))
     ok = count == args.events and confirmed == args.events and statuses == {200: args.events}
     print("result:             " + ("OK" if ok else "FAILED"))
     return 0 if ok else 1
@@ -288,6 +359,14 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300, help="wait for entries, s")
     parser.add_argument(
         "--database-url", help="default: a fresh SQLite file; a PostgreSQL database is reset"
+    )
+    parser.add_argument(
+        "--tier-scale",
+        type=float,
+        help="the fake enforces Slack's rate tiers, windows times this (1: Slack's own)",
+    )
+    parser.add_argument(
+        "--unheard", action="store_true", help="messages predate the bot: each capture reads Slack"
     )
     return asyncio.run(run(parser.parse_args()))
 
