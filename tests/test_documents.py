@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.domain.documents import (
     ActionItem,
     IncidentRecord,
     TimelineItem,
+    mentioned,
+    named,
     render_incident_log,
     render_postmortem,
 )
@@ -139,3 +142,74 @@ def test_postmortem_has_every_section_of_the_plans_template_in_order() -> None:
     assert "- Downtime: 2 hours 5 minutes" in text
     assert "resolved after 2 hours 5 minutes. Resolution: Rotated the secret" in text
     assert "- [ ] Alert on webhook failures - <@U2> - 2026-12-05" in text
+
+
+# ------------------------------------------------------------------------------ words for people
+
+
+def test_people_are_named_everywhere_the_record_mentions_them() -> None:
+    record = IncidentRecord(
+        public_id="INC-20261128-004",
+        title="Ask <@UCEO>",
+        severity="P1",
+        status="investigating",
+        started_at=datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
+        lead="<@ULEAD>",
+        resolution="Paged <@UONCALL|oncall> twice",
+        timeline=(
+            TimelineItem(datetime(2026, 11, 28, 9, 0, tzinfo=UTC), "<@ULEAD> leads", "<@U1>"),
+        ),
+        action_items=(ActionItem("Call <@UCEO>", "<@ULEAD>"),),
+    )
+    assert mentioned(record) == {"UCEO", "ULEAD", "UONCALL", "U1"}
+
+    shown = named(record, {"ULEAD": "Lea Lead", "UCEO": "Cy Eo", "UONCALL": "Oona Call"})
+
+    assert shown.title == "Ask Cy Eo" and shown.lead == "Lea Lead"
+    assert shown.resolution == "Paged Oona Call twice"
+    assert shown.timeline[0].text == "Lea Lead leads" and shown.timeline[0].actor == "@U1"
+    assert shown.action_items[0] == ActionItem("Call Cy Eo", "Lea Lead")
+    # Nobody could name U1: the id stands in, and the record says so.
+    assert shown.people == {
+        "U1": "U1",
+        "UCEO": "Cy Eo",
+        "ULEAD": "Lea Lead",
+        "UONCALL": "Oona Call",
+    }
+    log = render_incident_log(shown, ZoneInfo("UTC"))
+    assert "<@" not in log and "- 09:00 - Lea Lead leads (@U1)" in log
+
+
+def test_a_name_is_text_a_person_chose_and_cannot_forge_the_document() -> None:
+    record = dataclasses.replace(
+        RESOLVED, timeline=(TimelineItem(RESOLVED.started_at, "Declared", "<@UEVIL>"),)
+    )
+    shown = named(record, {"UEVIL": "[Re-login](https://evil.example) <b>x</b>"})
+    text = render_postmortem(shown, PARIS)
+    assert "](https://evil" not in text.replace("\\](https://evil", "") and "<b>" not in text
+    assert "(\\[Re-login\\](https://evil.example) &lt;b&gt;x&lt;/b&gt;)" in text
+
+
+def test_the_executive_summary_is_the_generated_text_without_the_prompt() -> None:
+    text = render_postmortem(RESOLVED, PARIS)
+    summary = text.split("## Executive Summary\n", 1)[1].split("\n", 1)[0]
+    assert summary == (
+        'P0 incident INC-20261128-001, "Payments are down", started 2026-11-28 10:00 CET and was '
+        "resolved after 2 hours 5 minutes. Resolution: Rotated the secret and replayed webhooks."
+    )
+    assert "[2-3 sentence summary" not in text
+
+
+def test_the_incident_log_links_the_uploaded_post_mortem() -> None:
+    url = "https://fake.slack.com/files/UBOT0001/F1/INC-20261128-001-post-mortem.md"
+    log = render_incident_log(dataclasses.replace(RESOLVED, postmortem_url=url), PARIS)
+    assert log.endswith(f"## Post-Mortem\nLink to post-mortem document: {url}\n")
+
+
+def test_durations_under_an_hour_read_naturally_in_the_documents() -> None:
+    quick = dataclasses.replace(
+        RESOLVED, resolved_at=RESOLVED.started_at + timedelta(minutes=12, seconds=30)
+    )
+    assert "**Duration**: 12 minutes" in render_incident_log(quick, PARIS)
+    instant = dataclasses.replace(RESOLVED, resolved_at=RESOLVED.started_at)
+    assert "- Downtime: under a minute" in render_postmortem(instant, PARIS)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.domain.durations import format_elapsed
@@ -88,7 +89,7 @@ def named(record: IncidentRecord, names: Mapping[str, str]) -> IncidentRecord:
     def maybe(text: str | None) -> str | None:
         return None if text is None else name(text)
 
-    strings = {
+    strings: dict[str, Any] = {
         f.name: name(getattr(record, f.name)) for f in dataclasses.fields(record) if f.type == "str"
     }
     return dataclasses.replace(

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from app.context import BotContext
 from app.domain.command_text import plain_text
 from app.domain.severity import suggest_severity
-from app.services import lookup, setup
+from app.services import declared_from, lookup, setup
 from app.services.declare import DeclareRequest, declare
 from app.slack import errors
 from app.slack.commands import CommandCall
@@ -137,11 +137,23 @@ async def declare_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]
         return
     await ack()
     log.info("declared %s", incident.public_id, extra={"incident": incident.public_id})
+    origin = _metadata(view).get("channel")
     errors.after_ack(
         bot,
-        errors.Person(user_id, _metadata(view).get("channel")),
-        setup.set_up(bot, incident.id),
+        errors.Person(user_id, origin),
+        _set_up(bot, incident.id, origin if isinstance(origin, str) else None),
         doing=f"setting up {incident.public_id}",
         outcome=_RETRIED,
         name=f"setup {incident.public_id}",
     )
+
+async def _set_up(bot: BotContext, incident_id: int, origin: str | None) -> None:
+    """Set the incident up, then point the reporter from where they declared to its channel."""
+    if origin:
+        try:
+            await declared_from.remember(bot, incident_id, origin)
+        except Exception:  # noqa: BLE001 - the setup must run all the same
+            log.exception("could not save where incident %s was declared", incident_id)
+    await setup.set_up(bot, incident_id)
+    if origin:
+        await declared_from.point_reporter(bot, incident_id)

@@ -147,10 +147,15 @@ def summary_message(
                 text=clip(f"*Required actions for {incident.severity}*\n{actions}", 3000)
             )
         ),
-        SectionBlock(
-            text=MarkdownTextObject(text=clip(escalation_path(policy, incident.severity), 3000))
-        ),
     ]
+    # The chain pages only until someone acknowledges: past that, the Acknowledged field says
+    # who stopped it, and a path that no longer applies would only mislead.
+    if incident.is_open and incident.acknowledged_at is None:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=clip(escalation_path(policy, incident.severity), 3000))
+            )
+        )
     blocks += _action_item_blocks(action_items)
     buttons = summary_buttons(incident)
     if buttons:
