@@ -88,7 +88,8 @@ function drawRooms(state) {
         room.member ? "" : "not-member", room.archived ? "archived" : ""].join(" "),
       "data-room": room.name, "data-id": room.id,
       onclick: () => { view.channel = room.id; view.drawn = ""; poll(); },
-    }, sigil + room.name, unread > 0 ? el("span", { class: "badge", text: String(unread) }) : null);
+    }, el("span", { class: "room-name", title: room.name, text: sigil + room.name }),
+    unread > 0 ? el("span", { class: "badge", text: String(unread) }) : null);
   };
   $("channels").replaceChildren(...state.conversations.filter((c) => c.kind !== "dm").map(item));
   $("dms").replaceChildren(...state.conversations.filter((c) => c.kind === "dm").map(item));
