@@ -27,7 +27,7 @@ from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
 from app.domain.policy import Policy
 from app.domain.runbooks import Runbooks
 from app.runtime.slack_client import InstrumentedWebClient, RateLimitObserver
-from app.services import engine, escalation, events, reminder_steps
+from app.services import documents, engine, escalation, events, reminder_steps
 from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
@@ -63,6 +63,10 @@ async def _plan_review_reminder(ctx: BotContext, event: events.Resolved) -> None
     await reminder_steps.schedule_first_review(ctx, event.incident)
 
 
+async def _remember_names(ctx: BotContext, event: events.StatusUpdated) -> None:
+    await documents.remember_names(ctx, event.incident)
+
+
 async def _cancel_review_reminders(ctx: BotContext, event: events.Reopened) -> None:
     await reminder_steps.cancel_reviews(ctx, event.incident)
 
@@ -81,6 +85,8 @@ def register() -> None:
         engine.register_kind(kind, handler)
     # A status update or change: the update reminder starts over.
     events.subscribe(events.StatusUpdated, _restart_update_reminders)
+    # ... and the names of the people it mentions are learnt, for an export while it runs.
+    events.subscribe(events.StatusUpdated, _remember_names)
     # A new severity: the chain is extended or trimmed, the cadence follows.
     events.subscribe(events.SeverityChanged, _replan_for_severity)
     # Resolved: pages and update reminders stop; the review is asked for.

@@ -176,3 +176,26 @@ async def test_export_of_an_unknown_or_malformed_id_fails_with_one_line(
     assert err.strip() == "incident-bot: no incident INC-20261128-042"
     code, _, err = await run_cli(tmp_path, "export", "last-week", **_env(database_url))
     assert code == 1 and "is not an incident id like INC-20261128-001" in err
+
+
+async def test_export_of_a_running_incident_names_the_people_learnt_at_its_status_updates(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    bot: BotContext,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    name_people(fake_slack)
+    incident = await declare(slack, fake_slack, bot, title="Payments are down", severity="P1")
+    await command(slack, bot, "lead <@ULEAD|lead>", channel=incident.channel_id)
+    await command(slack, bot, "update Rolled back", channel=incident.channel_id, user="ULEAD")
+
+    code, raw, err = await run_cli(
+        tmp_path, "export", incident.public_id, "--format", "json", **_env(database_url)
+    )
+
+    assert code == 0, err
+    record = json.loads(raw)
+    assert record["status"] == "investigating" and record["postmortem_url"] == ""
+    assert record["lead"] == "Lea Lead"
+    assert record["people"] == {"ULEAD": "Lea Lead", "UREPORTER": "Rita Reporter"}

@@ -153,16 +153,38 @@ async def upload_postmortem(bot: BotContext, incident: Incident, *, comment: str
     files = response.get("files") or [response.get("file") or {}]
     file_id = files[0].get("id") if files else None
     if file_id:
-        url = await _permalink(bot, incident, file_id)
-        async with bot.sessions.begin() as session:
-            await store.save_fields(
-                session,
-                incident.id,
-                bot.clock.now(),
-                postmortem_file_id=file_id,
-                **({"postmortem_url": url} if url else {}),
-            )
+        await save_upload(bot, incident, file_id)
     return file_id
+
+
+async def save_upload(bot: BotContext, incident: Incident, file_id: str) -> None:
+    """Remember the uploaded post-mortem: its id, and its permalink for the incident log.
+
+    Also for a retried upload step that found an earlier try's file in the channel."""
+    url = await _permalink(bot, incident, file_id)
+    async with bot.sessions.begin() as session:
+        await store.save_fields(
+            session,
+            incident.id,
+            bot.clock.now(),
+            postmortem_file_id=file_id,
+            **({"postmortem_url": url} if url else {}),
+        )
+
+
+async def remember_names(bot: BotContext, incident: Incident) -> None:
+    """Ask Slack now for the names of the people an incident mentions that are not stored
+    yet, so an export (which reads only the database) names them while it is still running.
+    Never raises: a name not learnt now is learnt at the post-mortem's upload."""
+    try:
+        async with bot.sessions() as session:
+            current = await session.get(Incident, incident.id)
+            if current is None:
+                return
+            record = await incident_record(session, current)
+        await people.names(bot.sessions, bot.slack, mentioned(record), bot.clock.now())
+    except Exception:  # noqa: BLE001 - names are a nicety; the incident goes on
+        log.warning("names of %s not remembered", incident.public_id, exc_info=True)
 
 
 async def _permalink(bot: BotContext, incident: Incident, file_id: str) -> str | None:
