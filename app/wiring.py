@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import metrics
@@ -26,7 +21,13 @@ from app.context import BotContext
 from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
 from app.domain.policy import Policy
 from app.domain.runbooks import Runbooks
-from app.runtime.slack_client import InstrumentedWebClient, RateLimitObserver
+from app.runtime.slack_client import (
+    InstrumentedWebClient,
+    RateLimitObserver,
+    SafeConnectionErrorRetryHandler,
+    SafeServerErrorRetryHandler,
+)
+from app.runtime.slack_limits import SlackLimits
 from app.services import documents, engine, escalation, events, reminder_steps
 from app.services.directory import Directory
 from app.services.engine import Handler
@@ -100,21 +101,24 @@ def register() -> None:
 
 
 def make_slack_client(settings: Settings) -> AsyncWebClient:
-    """slack-sdk's client with retries: a 429 waits for Retry-After, a 5xx is tried again.
+    """slack-sdk's client, paced within Slack's tiers: a 429 holds that method's callers for
+    its Retry-After and is tried again; a 5xx or a dropped connection is tried again only for
+    reads and idempotent methods (a creating call raises, so its caller looks first).
 
     Calls, errors and 429s are counted for /metrics.
     """
+    scale = settings.slack_rate_limit_scale
     client = InstrumentedWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
         logger=logging.getLogger("app.slack.client"),
+        limits=SlackLimits(scale=scale, enabled=scale > 0),
     )
     client.retry_handlers = [
         RateLimitObserver(),  # first: it sees every attempt and never claims the retry
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        AsyncServerErrorRetryHandler(max_retry_count=3),
+        SafeConnectionErrorRetryHandler(max_retry_count=2),
+        SafeServerErrorRetryHandler(max_retry_count=3),
     ]
     return client
 

@@ -25,6 +25,8 @@ HINTS: dict[str, str] = {
     "slack_signing_secret": "the Signing Secret from your Slack app's Basic Information page",
     "slack_app_token": "an app-level token (xapp-...) with connections:write, for Socket Mode",
     "slack_api_url": "a URL such as https://slack.com/api/",
+    "slack_rate_limit_scale": "a factor of Slack's rate windows: 1 (Slack's own), less in tests, "
+    "0 to stop pacing calls",
     "database_url": "e.g. sqlite:///./incident-bot.db or postgresql://user@host/db",
     "policy_file": "the path of a readable YAML policy file",
     "port": "a TCP port number from 1 to 65535, such as 3000",
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     slack_signing_secret: str
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Calls are paced within Slack's rate tiers (chat.postMessage: per channel); this multiplies
+    # the tiers' windows (tests shrink them) and 0 stops the pacing (a 429's Retry-After is
+    # still waited out).
+    slack_rate_limit_scale: float = 1.0
     database_url: str = DEFAULT_DATABASE_URL
     policy_file: Path | None = None
     host: str = "0.0.0.0"
@@ -205,6 +211,13 @@ class Settings(BaseSettings):
     def _http_timeout(cls, value: float) -> float:
         if not 0 < value <= 300:
             raise ValueError("must be more than 0 and at most 300 seconds")
+        return value
+
+    @field_validator("slack_rate_limit_scale")
+    @classmethod
+    def _rate_limit_scale(cls, value: float) -> float:
+        if not 0 <= value <= 100:
+            raise ValueError("must be between 0 and 100")
         return value
 
     @field_validator("http_max_connections")

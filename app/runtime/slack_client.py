@@ -1,7 +1,16 @@
-"""slack-sdk's AsyncWebClient, counted: every call, every failure and every 429 reach /metrics.
+"""slack-sdk's AsyncWebClient, paced, careful and counted: the one door every Slack call passes.
 
-A subclass sees each logical call (after retries) and how it ended; a retry handler placed first
-sees each HTTP attempt, which is the only place a 429 that was waited out is visible.
+- Paced: each call takes a slot of its method's gate (`slack_limits`), so bursts queue instead
+  of collecting 429s; a 429 holds every caller of that method (of that channel, for
+  chat.postMessage) for its Retry-After, then the call is tried again (a bounded number of times).
+- Careful: a 5xx or a dropped connection is retried inside the call only for reads and
+  idempotent methods. For a call that creates something (a channel, a message, a modal) it is
+  raised: Slack may have done the work, so the caller looks before it redoes it.
+- Clean: every failure leaves as a SlackApiError whose body is a dict with an "error" (a 503 with
+  an HTML body becomes "http_503", a dropped connection "connection_error"), so
+  `exc.response.get("error")` works everywhere.
+- Counted: every logical call and how it ended, and every 429 (seen by `RateLimitObserver`, a
+  retry handler placed first, which sees each HTTP attempt), reach /metrics.
 """
 
 from __future__ import annotations
@@ -9,8 +18,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -18,23 +32,124 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from app import metrics
+from app.runtime.slack_limits import SlackLimits, priority_of, retry_safe
+
+RATE_LIMITED_ATTEMPTS = 5  # a call is sent at most this often while Slack answers 429
+CONNECTION_ERROR = "connection_error"  # our word for "no answer came": Slack has none
 
 
 class InstrumentedWebClient(AsyncWebClient):
-    """Counts calls and errors by method; behaves exactly like AsyncWebClient otherwise."""
+    """AsyncWebClient whose `api_call` (every method goes through it) is paced by `limits`,
+    retries a 429 after its Retry-After, and raises only clean SlackApiErrors."""
+
+    def __init__(
+        self,
+        *args: Any,
+        limits: SlackLimits | None = None,
+        rate_limited_attempts: int = RATE_LIMITED_ATTEMPTS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits if limits is not None else SlackLimits(enabled=False)
+        self.rate_limited_attempts = rate_limited_attempts
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        channel = _channel_of(kwargs)
+        priority = priority_of(api_method)
+        ticket = self.limits.ticket()
+        attempt = 0
+        while True:
+            attempt += 1
+            async with self.limits.slot(api_method, channel, priority, ticket) as gate:
+                try:
+                    response = await self._sent(api_method, **kwargs)
+                except SlackApiError as exc:
+                    if exc.response.status_code == 429 and attempt < self.rate_limited_attempts:
+                        gate.hold(_retry_after(exc.response))
+                        continue
+                    metrics.slack_call(api_method, str(exc.response.get("error")))
+                    raise
+                except Exception as exc:
+                    metrics.slack_call(api_method, type(exc).__name__)
+                    raise
+            metrics.slack_call(api_method)
+            return response
+
+    async def _sent(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        """One call through slack-sdk, every failure turned into a SlackApiError with a dict."""
         try:
-            response = await super().api_call(api_method, **kwargs)
+            return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            error = exc.response.get("error") if exc.response is not None else None
-            metrics.slack_call(api_method, str(error or exc.response.status_code))
+            if not isinstance(exc.response.data, dict) or not exc.response.data.get("error"):
+                # A 5xx from a proxy: HTML or text, not Slack's JSON.
+                exc.response.data = {"ok": False, "error": f"http_{exc.response.status_code}"}
             raise
-        except Exception as exc:
-            metrics.slack_call(api_method, type(exc).__name__)
-            raise
-        metrics.slack_call(api_method)
-        return response
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            error = "request_timeout" if isinstance(exc, TimeoutError) else CONNECTION_ERROR
+            response = AsyncSlackResponse(
+                client=self,
+                http_verb="POST",
+                api_url=f"{self.base_url}{api_method}",
+                req_args={},
+                data={"ok": False, "error": error},
+                headers={},
+                status_code=0,
+            )
+            raise SlackApiError(f"no answer from Slack ({type(exc).__name__})", response) from exc
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str | None:
+    """The `channel` argument, wherever slack-sdk put it (json, form data or query)."""
+    for where in ("json", "data", "params"):
+        values = kwargs.get(where)
+        if isinstance(values, dict) and values.get("channel"):
+            return str(values["channel"])
+    return None
+
+
+def _retry_after(response: AsyncSlackResponse) -> float:
+    """Seconds Slack asked us to wait; 1 when the header is missing or unreadable."""
+    for name, value in (response.headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def _method_of(request: HttpRequest) -> str | None:
+    """The Web API method of an HTTP attempt; None for a file's bytes sent to its upload URL."""
+    path = urlsplit(request.url).path
+    return path.rsplit("/", 1)[-1] if "/api/" in path else None
+
+
+class _RetrySafeOnly(AsyncRetryHandler):
+    """Lets its base handler retry only methods that may be sent twice (and file uploads)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = _method_of(request)
+        if method is not None and not retry_safe(method):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class SafeServerErrorRetryHandler(_RetrySafeOnly, AsyncServerErrorRetryHandler):
+    """slack-sdk's 500/503 retry, for reads and idempotent methods only."""
+
+
+class SafeConnectionErrorRetryHandler(_RetrySafeOnly, AsyncConnectionErrorRetryHandler):
+    """slack-sdk's dropped-connection retry, for reads and idempotent methods only."""
 
 
 class RateLimitObserver(AsyncRetryHandler):

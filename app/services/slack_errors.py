@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 
-# Slack answers that mean "try again later" rather than "this will never work".
+# Slack answers that mean "try again later" rather than "this will never work"; the last one
+# is the client's own word for a call that got no answer (a dropped connection).
 TRANSIENT_ERRORS = frozenset(
     {
         "ratelimited",
@@ -14,20 +17,32 @@ TRANSIENT_ERRORS = frozenset(
         "fatal_error",
         "request_timeout",
         "service_unavailable",
+        "connection_error",
     }
 )
+
+
+def _status(exc: SlackApiError) -> int:
+    status = getattr(exc.response, "status_code", None)
+    return status if isinstance(status, int) else 0
+
+
+def _error(exc: SlackApiError) -> Any:
+    """Slack's "error" field, whatever the body is (a dict, HTML text, nothing)."""
+    data = getattr(exc.response, "data", None)
+    return data.get("error") if isinstance(data, dict) else None
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying later may succeed: 5xx, 429, network trouble, Slack's own hiccups."""
     if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        return status >= 500 or status == 429 or exc.response.get("error") in TRANSIENT_ERRORS
+        status = _status(exc)
+        return status >= 500 or status == 429 or _error(exc) in TRANSIENT_ERRORS
     return isinstance(exc, ClientError | OSError | TimeoutError)
 
 
 def slack_error(exc: BaseException) -> str:
     """Slack's error code (or the HTTP status) of a refused call; the exception's name else."""
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or exc.response.status_code)
+        return str(_error(exc) or f"http_{_status(exc)}")
     return type(exc).__name__

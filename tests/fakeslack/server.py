@@ -1,7 +1,8 @@
 """FakeSlack: an aiohttp server answering slack-sdk's Web API calls like Slack, only stricter.
 
-Request pipeline (order matters, it is Slack's): parse args -> unknown method (404) -> injected
-fault -> auth -> scopes -> spec-required args -> handler. Every request is recorded in ``calls``.
+Request pipeline (order matters, it is Slack's): parse args -> unknown method (404) -> rate
+tier (429, see tiers.py) -> injected fault -> auth -> scopes -> spec-required args -> handler.
+Every request is recorded in ``calls``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .state import (
     User,
     Usergroup,
 )
+from .tiers import DEFAULT_SCALE, Tiers
 
 # Fields slack-sdk may send as JSON strings inside form bodies.
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "unfurled_attachments")
@@ -66,6 +68,7 @@ class FakeSlack:
         latency: float = 0.0,
         spec_dir: Path | str | None = None,
         app_token: str | None = None,
+        tier_scale: float | None = DEFAULT_SCALE,
     ) -> None:
         self.token = token
         # The app-level token (xapp-...) that apps.connections.open, and only it, accepts.
@@ -77,6 +80,8 @@ class FakeSlack:
         self.latency = latency
         self.spec = SlackSpec(Path(spec_dir) if spec_dir is not None else None)
         self.spec_loaded = self.spec.loaded
+        # Slack's rate tiers (see tiers.py): ``tiers.scale`` shrinks their windows, None is off.
+        self.tiers = Tiers(self.spec, tier_scale)
         self.state = SlackState()
         self.state.granted_scopes = set(granted_scopes) if granted_scopes is not None else None
         self.calls: list[Call] = []
@@ -128,6 +133,7 @@ class FakeSlack:
         self.responses.clear()
         self.violations.clear()
         self._faults.clear()
+        self.tiers.clear()
         self.state.clear()
 
     # --- state views (always the live objects, also after reset) ------------------------------
@@ -359,7 +365,12 @@ class FakeSlack:
         call.args = args
         if method not in HANDLERS:
             return self._json(call, {"ok": False, "error": "unknown_method"}, status=404)
+        retry_after = self.tiers.arrived(method, args, token, call.at)
+        if retry_after is not None:
+            return self._fault(call, Fault("ratelimit", retry_after=retry_after))
         fault = self._take_fault(method, args)
+        if fault is not None and fault.kind == "ratelimit":
+            self.tiers.gave_retry_after(method, args, token, fault.retry_after)
         if fault is not None and fault.kind != "after":
             return self._fault(call, fault)
         entry = HANDLERS[method]

@@ -12,8 +12,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
-from app.domain.escalation import is_late
+from app.domain.escalation import PAGE, is_late
 from app.domain.policy import Policy
+from app.runtime.slack_limits import Priority, slack_priority
 from app.services.slack_errors import is_transient, slack_error
 from app.services.slack_messages import find_tagged, metadata
 from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
@@ -86,9 +87,10 @@ class StepRun:
             message.channel, message.ts = found
             return await self._saved(recipient, message)
         try:
-            response = await self.ctx.slack.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, metadata=tag
-            )
+            with slack_priority(Priority.URGENT if self.step.kind == PAGE else None):
+                response = await self.ctx.slack.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, metadata=tag
+                )
         except SlackApiError as exc:
             if is_transient(exc):
                 raise

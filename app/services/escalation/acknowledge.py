@@ -14,6 +14,7 @@ from app.domain.escalation import PAGE, TARGET_WARNING
 from app.domain.formatting import human_minutes, short_time
 from app.domain.lifecycle import Status
 from app.domain.timeline import Kind
+from app.runtime.slack_limits import Priority, slack_priority
 from app.services import timeline
 from app.services.escalation.start import snapshot_policy
 from app.services.slack_errors import slack_error
@@ -112,9 +113,10 @@ async def announce_acknowledgement(ctx: BotContext, result: AckResult) -> None:
     if incident.channel_id:
         text = eb.acknowledged_text(incident, policy, user, waited, result.paged)
         try:
-            await ctx.slack.chat_postMessage(
-                channel=incident.channel_id, text=text, blocks=eb.notice(text).blocks
-            )
+            with slack_priority(Priority.URGENT):
+                await ctx.slack.chat_postMessage(
+                    channel=incident.channel_id, text=text, blocks=eb.notice(text).blocks
+                )
         except SlackApiError as exc:
             log.warning("could not announce ack of %s: %s", incident.public_id, slack_error(exc))
 
