@@ -169,7 +169,12 @@ def test_a_whole_incident_runs_in_the_browser_from_declare_to_resolve(
         modal.get_by_label("No").check()
         modal.get_by_test_id("modal-submit").click()
         expect(page.locator("#overlay")).to_be_hidden()
-        expect(messages).to_contain_text("Resolved")
+        expect(messages).to_contain_text("is resolved")
+        # The post-mortem draft the bot uploaded is a file link that opens it.
+        draft = messages.locator(".file a", has_text="Post-mortem")
+        expect(draft).to_be_visible()
+        opened = page.request.get(url.rstrip("/") + str(draft.get_attribute("href")))
+        assert opened.ok and "Checkout fails for every customer" in opened.text()
         browser.close()
 
     incident = incident_row(database)
