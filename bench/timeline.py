@@ -247,6 +247,8 @@ async def run(args: argparse.Namespace) -> int:
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        # Capture alone: no scheduler, so the seeded incident's escalation posts nothing.
+        "ESCALATION_TICK_SECONDS": "0",
         # The bot paces its calls at the fake's scale (0: not at all, the fake does not limit).
         "SLACK_RATE_LIMIT_SCALE": str(args.tier_scale or 0),
     }

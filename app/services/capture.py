@@ -42,8 +42,9 @@ from app.store.models import Incident, TimelineEntry
 log = logging.getLogger(__name__)
 
 CONFIRM_EMOJI = "white_check_mark"
-# Captures running at once (each holds a database connection for a moment and makes a Slack
-# call or two); more wait their turn in memory rather than exhausting the connection pool.
+# Captures reading and writing at once (each holds a database connection for a moment, and a
+# message the bot never heard a Slack read); more wait their turn in memory rather than
+# exhausting the connection pool. Confirmations are sent outside this limit.
 MAX_CONCURRENT = 64
 EVENT_RETENTION = timedelta(hours=24)  # Slack's last retry comes about 5 minutes after the first
 PRUNE_EVERY = 3600.0
@@ -105,12 +106,15 @@ class Capture:
         if incident_id is None:
             return Outcome.IGNORED
         key = (reaction.channel, reaction.ts)
-        async with self.locks.hold(key), self.slots:
-            outcome = await self._add(incident_id, reaction)
-            if outcome is Outcome.CREATED:
-                await self._react(reaction.channel, reaction.ts, add=True)
+        async with self.locks.hold(key):
+            async with self.slots:
+                outcome = await self._add(incident_id, reaction)
             if outcome in {Outcome.CREATED, Outcome.FLAGGED, Outcome.DUPLICATE}:
                 self._remember(key)
+            if outcome is Outcome.CREATED:
+                # Outside the slots: under Slack's tiers a confirmation may wait its turn, and
+                # the next captures need not wait with it.
+                await self._react(reaction.channel, reaction.ts, add=True)
         self._maybe_prune()
         return outcome
 
@@ -244,22 +248,29 @@ class Capture:
         incident_id = await self.ctx.incident_channels.incident_for(reaction.channel)
         if incident_id is None:
             return Outcome.IGNORED
-        async with self.locks.hold((reaction.channel, reaction.ts)), self.slots:
-            async with self.ctx.sessions.begin() as session:
-                if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
-                    return Outcome.DUPLICATE
-                entry = await store.entry_for_message(
-                    session, incident_id, reaction.ts, for_update=True
-                )
-                if entry is None or entry.kind != Kind.MESSAGE:
-                    return Outcome.IGNORED
-                data = captured.without_flag(entry.data, reaction.user, reaction.emoji)
-                if captured.flags(data):
-                    entry.data = data
-                    return Outcome.UNFLAGGED
-                await session.delete(entry)
-            self._captured.pop((reaction.channel, reaction.ts), None)
-            await self._react(reaction.channel, reaction.ts, add=False)
+        key = (reaction.channel, reaction.ts)
+        async with self.locks.hold(key):
+            async with self.slots:
+                outcome = await self._remove(incident_id, reaction)
+            if outcome is Outcome.REMOVED:
+                self._captured.pop(key, None)
+                await self._react(reaction.channel, reaction.ts, add=False)
+        return outcome
+
+    async def _remove(self, incident_id: int, reaction: Reaction) -> Outcome:
+        async with self.ctx.sessions.begin() as session:
+            if not await store.claim_event(session, reaction.event_id, self.ctx.clock.now()):
+                return Outcome.DUPLICATE
+            entry = await store.entry_for_message(
+                session, incident_id, reaction.ts, for_update=True
+            )
+            if entry is None or entry.kind != Kind.MESSAGE:
+                return Outcome.IGNORED
+            data = captured.without_flag(entry.data, reaction.user, reaction.emoji)
+            if captured.flags(data):
+                entry.data = data
+                return Outcome.UNFLAGGED
+            await session.delete(entry)
         return Outcome.REMOVED
 
     # ------------------------------------------------------------------------- edits
