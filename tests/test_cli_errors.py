@@ -83,13 +83,13 @@ async def test_a_sqlite_file_in_a_missing_folder_is_one_line(
 
 @pytest.mark.parametrize("command", ["serve", "check"])
 @pytest.mark.parametrize(
-    ("port", "said"), [("99999", "99999 is not between 1 and 65535"), ("abc", "got 'abc'")]
+    ("port", "said"), [("99999", "99999 is not between 0 and 65535"), ("abc", "got 'abc'")]
 )
 async def test_port_out_of_range_or_not_a_number_is_refused_before_anything_starts(
     tmp_path: Path, command: str, port: str, said: str
 ) -> None:
     code, _, err = await run_cli(tmp_path, command, PORT=port, **SLACK)
-    assert_one_line(code, err, "PORT is invalid", said, "1 to 65535")
+    assert_one_line(code, err, "PORT is invalid", said, "up to 65535")
     assert not (tmp_path / "bot.db").exists()
 
 
@@ -100,6 +100,12 @@ async def test_a_port_in_use_stops_serve_in_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         code, _, err = await run_cli(tmp_path, "serve", HOST="127.0.0.1", PORT=str(port), **SLACK)
     assert_one_line(code, err, f"PORT: cannot listen on 127.0.0.1:{port}", "another process")
+
+
+async def test_a_host_that_is_not_this_machines_stops_serve_in_one_line(tmp_path: Path) -> None:
+    # 192.0.2.0/24 is TEST-NET-1: documentation only, assigned to no machine.
+    code, _, err = await run_cli(tmp_path, "serve", HOST="192.0.2.1", PORT="3000", **SLACK)
+    assert_one_line(code, err, "HOST: cannot listen on 192.0.2.1:3000", "set HOST to an address")
 
 
 async def test_a_database_url_with_a_bad_port_is_refused_as_a_setting(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from app.config.settings import Settings
 log = logging.getLogger("app")
 
 
-def check_port(setting: str, host: str, port: int) -> None:
+def check_port(setting: str, host: str, port: int, host_setting: str = "HOST") -> None:
     """Raise CliError when `host:port` cannot be listened on (in use, or not this machine's).
 
     Bound and released at once, with SO_REUSEADDR as uvicorn binds, so a port left in
@@ -36,22 +36,25 @@ def check_port(setting: str, host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
+            named = setting
             if exc.errno == errno.EADDRINUSE:
-                reason = "another process listens there: stop it, or set {0} to a free port"
+                reason = f"another process listens there: stop it, or set {setting} to a free port"
             elif exc.errno in (errno.EACCES, errno.EPERM):
-                reason = "ports below 1024 need privileges: set {0} to a port above 1023"
+                reason = f"ports below 1024 need privileges: set {setting} to a port above 1023"
             else:
-                reason = f"{exc.strerror or exc}: set HOST to an address of this machine"
-            raise CliError(
-                f"{setting}: cannot listen on {host}:{port} ({reason.format(setting)})."
-            ) from None
+                named = host_setting
+                reason = f"{exc.strerror or exc}: set {host_setting} to an address of this machine"
+            raise CliError(f"{named}: cannot listen on {host}:{port} ({reason}).") from None
 
 
 def preflight(settings: Settings) -> None:
     """Everything `serve` would otherwise discover halfway through starting."""
     check_port("PORT", settings.host, settings.port)
     if settings.ops_port:
-        check_port("OPS_PORT", settings.ops_host or settings.host, settings.ops_port)
+        if settings.ops_host:
+            check_port("OPS_PORT", settings.ops_host, settings.ops_port, "OPS_HOST")
+        else:
+            check_port("OPS_PORT", settings.host, settings.ops_port)
     database.reachable(settings.database_url)
 
 

@@ -9,12 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    ValidationError,
-    ValidationInfo,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-)
+from pydantic import ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
@@ -29,7 +24,7 @@ HINTS: dict[str, str] = {
     "0 to stop pacing calls",
     "database_url": "e.g. sqlite:///./incident-bot.db or postgresql://user@host/db",
     "policy_file": "the path of a readable YAML policy file",
-    "port": "a TCP port number from 1 to 65535, such as 3000",
+    "port": "a TCP port number up to 65535, such as 3000 (0: any free port)",
     "timezone": "an IANA time zone name such as UTC or Europe/Paris",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
@@ -272,10 +267,26 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         url = normalize_database_url(value)
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+")):
             raise ValueError("only SQLite and PostgreSQL are supported")
+        try:
+            port = make_url(url).port
+        except (ArgumentError, ValueError) as exc:  # e.g. a port that is not a number
+            raise ValueError(f"not a database URL: {exc}") from None
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is not between 1 and 65535")
         return url
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError(f"{value} is not between 0 and 65535")
+        return value
 
     @field_validator("incidents_channel")
     @classmethod
@@ -291,27 +302,11 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {ALERT_TOKEN_MIN} characters")
         return value.strip()
 
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
     @field_validator("policy_file", "runbooks_dir", mode="before")
     @classmethod
     def _empty_path(cls, value: object) -> object:
-        try:
-            port = make_url(url).port  # a port that is not a number fails here
-        except (ArgumentError, ValueError) as exc:
-            raise ValueError(f"not a database URL: {exc}") from None
-        if port is not None and not 1 <= port <= 65535:
-            raise ValueError(f"port {port} is not between 1 and 65535")
         """`POLICY_FILE=` (as in .env.example) means "not set", not the current directory."""
         return None if isinstance(value, str) and not value.strip() else value
-    @field_validator("port")
-    @classmethod
-    def _port(cls, value: int) -> int:
-        if not 1 <= value <= 65535:
-            raise ValueError(f"{value} is not between 1 and 65535")
-        return value
-
 
     @field_validator("runbooks_dir")
     @classmethod
@@ -374,24 +369,11 @@ class Settings(BaseSettings):
         return values
 
 
-class OfflineSettings(Settings):
-    """The settings of commands that never call Slack (migrate, export, simulate): a pre-deploy
-    migration job needs no Slack credentials. Set ones are still validated."""
-
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-
-    @field_validator("slack_bot_token", "slack_signing_secret", mode="wrap")
-    @classmethod
-    def _unset_is_fine(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
-        """Unset or empty (`SLACK_BOT_TOKEN=` as in .env.example) is fine here."""
-        return "" if value is None or not str(value).strip() else handler(value)
-
-
-def load_settings(*, need_slack: bool = True, **overrides: object) -> Settings:
-    """Read settings, raising ConfigError with one line per the first problem found."""
+def load_settings(kind: type[Settings] = Settings, **overrides: object) -> Settings:
+    """Read settings (of `kind`, a subclass for some commands), raising ConfigError with one
+    line per the first problem found."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
@@ -400,8 +382,6 @@ def load_settings(*, need_slack: bool = True, **overrides: object) -> Settings:
         if error["type"] == "missing":
             raise ConfigError(f"{env} is not set: set it to {hint}.") from None
         reason = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{env} is invalid ({reason}): set it to {hint}.") from None
-        if not need_slack:
-            return OfflineSettings(**overrides)  # type: ignore[arg-type]
         if error["type"].endswith("_parsing"):  # PORT=abc: say what was given
             reason = f"got {error['input']!r}; {reason[:1].lower()}{reason[1:]}"
+        raise ConfigError(f"{env} is invalid ({reason}): set it to {hint}.") from None
