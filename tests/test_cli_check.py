@@ -117,6 +117,17 @@ async def test_check_lists_the_scopes_the_token_lacks(tmp_path: Path) -> None:
     assert "reinstall" in err
 
 
+async def test_check_says_so_when_slack_does_not_report_the_scopes(tmp_path: Path) -> None:
+    fake = FakeSlack(token=TOKEN, granted_scopes=None)  # grants all, names none
+    await fake.start()
+    try:
+        code, out, err = await run_cli(tmp_path, "check", **slack_env(fake))
+    finally:
+        await fake.stop()
+    assert code == 0, err
+    assert "slack scopes: not reported by Slack (no x-oauth-scopes header)" in out
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.name)
 async def test_each_subcommand_help_says_what_it_does(tmp_path: Path, command: Command) -> None:
     code, out, err = await run_cli(tmp_path, command.name, "--help")

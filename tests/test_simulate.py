@@ -169,6 +169,8 @@ async def test_simulate_prints_the_policy_for_every_severity_without_slack_or_da
             assert "nobody to page at" not in text
         if severity.update_every is None:
             assert f"no update reminders ({key} has no update_every)" in text
+        looked_up = any(not target.startswith(("U", "W")) for lv in chain for target in lv.notify)
+        assert ("are looked up when each page is sent" in text) == looked_up
 
 
 async def test_simulate_takes_one_severity_and_an_offset_time(tmp_path: Path) -> None:

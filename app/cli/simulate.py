@@ -125,6 +125,11 @@ def lines(simulation: Simulation) -> list[str]:
             f"  nobody to page at: {names}: list Slack user ids, @usergroups or emails in "
             "their notify"
         )
+    if any(target.kind != "user" for page in simulation.pages for target in page.targets):
+        out.append(
+            "  usergroups and emails are looked up when each page is sent: one that names "
+            "nobody then is skipped like an empty level"
+        )
     if every is None:
         out.append(f"  no update reminders ({key} has no update_every)")
     else:
