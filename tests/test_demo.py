@@ -12,8 +12,12 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
+from app.config.policy_loader import load_policy
 from app.demo.page import STATIC
 from app.demo.run import Demo, running_demo
+from app.demo.workspace import seed
+from tests.conftest import ROOT
+from tests.fakeslack import FakeSlack
 
 
 @pytest_asyncio.fixture
@@ -135,3 +139,18 @@ async def test_the_page_is_served_whole_from_the_package_with_nothing_from_the_n
             assert (await http.get(asset.lstrip("/"))).status_code == 200
     for path in STATIC.iterdir():
         assert not re.search(r"(?:src|href)=\"https?://|@import|//cdn", path.read_text()), path
+
+
+def test_a_policy_given_with_policy_gets_a_person_for_every_target_it_names() -> None:
+    policy = load_policy(str(ROOT / "tests" / "policies" / "escalation_directory.yml"))
+    fake = FakeSlack()
+    workspace = seed(fake, policy)
+    emails = {user.email for user in fake.users.values()}
+    handles = {group.handle for group in fake.usergroups.values()}
+    for level in policy.escalation.levels:
+        for target in level.notify:
+            assert (
+                target in fake.users or target in emails or target.removeprefix("@") in handles
+            ), target
+    # Every person can be chosen on the page and reads #general.
+    assert {p.id for p in workspace.people} <= fake.channels[workspace.general].members

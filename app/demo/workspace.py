@@ -1,8 +1,8 @@
 """The demo's workspace: the people a visitor can be, and the channels they start in.
 
 The seeded ids are the ones the bundled policy pages (app/demo/policy.yml); a policy given
-with `--policy` may name others (ids or emails), who are added as extra people so that their
-pages land somewhere a visitor can see.
+with `--policy` may name others (ids, emails, @usergroups), who are added as extra people (a
+group gets one member) so that their pages land somewhere a visitor can see.
 """
 
 from __future__ import annotations
@@ -47,7 +47,11 @@ def seed(fake: FakeSlack, policy: Policy) -> Workspace:
     for extra in _named_by(policy):
         if any(extra in (p.id, f"{p.name}@example.com") for p in people):
             continue
-        if "@" in extra:
+        if extra.startswith("@"):  # a user group: one person in it, named after it
+            person = Person(f"U{len(people):07d}X", extra[1:].lower(), f"In {extra}")
+            fake.add_user(person.id, name=person.name)
+            fake.add_usergroup(extra[1:], [person.id])
+        elif "@" in extra:
             person = Person(f"U{len(people):07d}X", extra.split("@")[0].lower(), "From the policy")
             fake.add_user(person.id, name=person.name, email=extra)
         else:
@@ -63,11 +67,7 @@ def seed(fake: FakeSlack, policy: Policy) -> Workspace:
 
 
 def _named_by(policy: Policy) -> list[str]:
-    """Ids (U…/W…) and emails the policy pages or invites; usergroup handles are left out."""
+    """Ids (U…/W…), emails and @usergroup handles the policy pages or invites, once each."""
     named = [target for level in policy.escalation.levels for target in level.notify]
     named += list(policy.responders)
-    seen: list[str] = []
-    for target in named:
-        if not target.startswith("@") and target not in seen:
-            seen.append(target)
-    return seen
+    return list(dict.fromkeys(named))
