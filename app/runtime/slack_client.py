@@ -6,9 +6,11 @@
 - Careful: a 5xx or a dropped connection is retried inside the call only for reads and
   idempotent methods. For a call that creates something (a channel, a message, a modal) it is
   raised: Slack may have done the work, so the caller looks before it redoes it.
-- Clean: every failure leaves as a SlackApiError whose body is a dict with an "error" (a 503 with
-  an HTML body becomes "http_503", a dropped connection "connection_error"), so
-  `exc.response.get("error")` works everywhere.
+- Clean: every refusal leaves as a SlackApiError whose body is a dict with an "error" (a 503 with
+  an HTML body becomes "http_503"), so `exc.response.get("error")` works everywhere; no answer
+  at all (a dropped connection, a timeout) stays aiohttp's or asyncio's error, which
+  `services.slack_errors.is_transient` calls transient and the error path words as
+  "Slack could not be reached".
 - Counted: every logical call and how it ended, and every 429 (seen by `RateLimitObserver`, a
   retry handler placed first, which sees each HTTP attempt), reach /metrics.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -35,12 +36,11 @@ from app import metrics
 from app.runtime.slack_limits import SlackLimits, priority_of, retry_safe
 
 RATE_LIMITED_ATTEMPTS = 5  # a call is sent at most this often while Slack answers 429
-CONNECTION_ERROR = "connection_error"  # our word for "no answer came": Slack has none
 
 
 class InstrumentedWebClient(AsyncWebClient):
     """AsyncWebClient whose `api_call` (every method goes through it) is paced by `limits`,
-    retries a 429 after its Retry-After, and raises only clean SlackApiErrors."""
+    retries a 429 after its Retry-After, and gives every refusal a dict body."""
 
     def __init__(
         self,
@@ -76,26 +76,14 @@ class InstrumentedWebClient(AsyncWebClient):
             return response
 
     async def _sent(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
-        """One call through slack-sdk, every failure turned into a SlackApiError with a dict."""
+        """One call through slack-sdk; a refusal whose body is not Slack's JSON (a proxy's HTML
+        503) gets a dict body naming its status, so `.get("error")` works on every refusal."""
         try:
             return await super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
             if not isinstance(exc.response.data, dict) or not exc.response.data.get("error"):
-                # A 5xx from a proxy: HTML or text, not Slack's JSON.
                 exc.response.data = {"ok": False, "error": f"http_{exc.response.status_code}"}
             raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = "request_timeout" if isinstance(exc, TimeoutError) else CONNECTION_ERROR
-            response = AsyncSlackResponse(
-                client=self,
-                http_verb="POST",
-                api_url=f"{self.base_url}{api_method}",
-                req_args={},
-                data={"ok": False, "error": error},
-                headers={},
-                status_code=0,
-            )
-            raise SlackApiError(f"no answer from Slack ({type(exc).__name__})", response) from exc
 
 
 def _channel_of(kwargs: dict[str, Any]) -> str | None:

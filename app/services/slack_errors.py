@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 
-# Slack answers that mean "try again later" rather than "this will never work"; the last one
-# is the client's own word for a call that got no answer (a dropped connection).
+# Slack answers that mean "try again later" rather than "this will never work".
 TRANSIENT_ERRORS = frozenset(
     {
         "ratelimited",
@@ -17,7 +16,6 @@ TRANSIENT_ERRORS = frozenset(
         "fatal_error",
         "request_timeout",
         "service_unavailable",
-        "connection_error",
     }
 )
 

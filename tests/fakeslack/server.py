@@ -47,6 +47,8 @@ class Fault:
     status: int = 500
     # "after" only: drop the connection without an answer instead of answering `status`.
     drop: bool = False
+    # "server" only: the error page's type; a proxy's text/plain page reaches slack-sdk as a str.
+    content_type: str = "text/html"
     # Only calls whose args include these values trip the fault (e.g. {"channel": "U123"}).
     when: dict[str, str] | None = None
 
@@ -317,9 +319,19 @@ class FakeSlack:
         )
 
     def server_error_next(
-        self, method: str, *, status: int = 500, times: int = 1, when: dict[str, str] | None = None
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        times: int = 1,
+        when: dict[str, str] | None = None,
+        content_type: str = "text/html",
     ) -> None:
-        self._faults[method].extend(Fault("server", status=status, when=when) for _ in range(times))
+        """Answer the next ``times`` calls with an error page (``content_type``), not JSON."""
+        self._faults[method].extend(
+            Fault("server", status=status, when=when, content_type=content_type)
+            for _ in range(times)
+        )
 
     def fail_after_success(
         self,
@@ -451,7 +463,7 @@ class FakeSlack:
                 call,
                 fault.status,
                 "<html><body>Server Error</body></html>",
-                content_type="text/html",
+                content_type=fault.content_type,
             )
         return self._json(call, {"ok": False, "error": fault.error, **(fault.extra or {})})
 
