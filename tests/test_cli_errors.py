@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import TOKEN
+from tests.fakeslack import FakeSlack
 from tests.test_cli import run_cli
 
 SLACK = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "s"}
@@ -108,6 +109,15 @@ async def test_a_host_that_is_not_this_machines_stops_serve_in_one_line(tmp_path
     assert_one_line(code, err, "HOST: cannot listen on 192.0.2.1:3000", "set HOST to an address")
 
 
+@pytest.mark.parametrize("command", ["serve", "check", "simulate"])
+async def test_a_policy_file_that_is_not_there_names_policy_file(
+    tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "policy.yml"
+    code, _, err = await run_cli(tmp_path, command, **serving(POLICY_FILE=str(missing)))
+    assert_one_line(code, err, f"POLICY_FILE: {missing} does not exist", "built-in policy")
+
+
 async def test_a_database_url_with_a_bad_port_is_refused_as_a_setting(tmp_path: Path) -> None:
     code, _, err = await run_cli(
         tmp_path, "migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:70000/x"
@@ -119,6 +129,15 @@ async def test_a_database_url_with_a_bad_port_is_refused_as_a_setting(tmp_path: 
 async def test_commands_that_talk_to_slack_need_its_token(tmp_path: Path, command: str) -> None:
     code, _, err = await run_cli(tmp_path, command, SLACK_SIGNING_SECRET="s")
     assert_one_line(code, err, "SLACK_BOT_TOKEN is not set", "xoxb-")
+
+
+async def test_serve_with_a_token_slack_refuses_stops_in_one_line(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    env = serving(SLACK_BOT_TOKEN="xoxb-revoked", SLACK_API_URL=fake_slack.base_url)
+    code, _, err = await run_cli(tmp_path, "serve", **env)
+    assert_one_line(code, err, "SLACK_BOT_TOKEN: Slack refuses it (invalid_auth)", "OAuth")
+    assert "xoxb-revoked" not in err
 
 
 async def test_migrate_and_export_run_without_any_slack_setting(tmp_path: Path) -> None:

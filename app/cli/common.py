@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidatorFunctionWrapHandler, field_validator
 
@@ -57,8 +58,19 @@ def settings(*, slack: bool) -> Settings:
     return load_settings(Settings if slack else OfflineSettings)
 
 
+def policy(path: Path | None, setting: str = "POLICY_FILE") -> Policy:
+    """The policy at `path` (None: the built-in one); a path that is no file names `setting`."""
+    if path is not None and not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise CliError(
+            f"{setting}: {path} {what}: give the path of your policy YAML file, or leave "
+            f"{setting} out for the built-in policy."
+        )
+    return load_policy(path)
+
+
 def policy_and_runbooks(settings: Settings) -> tuple[Policy, Runbooks]:
-    return load_policy(settings.policy_file), load_runbooks(settings.runbooks_dir)
+    return policy(settings.policy_file), load_runbooks(settings.runbooks_dir)
 
 
 def configure_logs(settings: Settings) -> None:

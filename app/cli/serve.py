@@ -47,6 +47,42 @@ def check_port(setting: str, host: str, port: int, host_setting: str = "HOST") -
             raise CliError(f"{named}: cannot listen on {host}:{port} ({reason}).") from None
 
 
+# What Slack answers for a token that will never work; anything else (no answer, a 5xx) may pass.
+REFUSED_TOKEN = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+}
+
+
+def check_token(settings: Settings) -> None:
+    """Raise CliError when Slack refuses SLACK_BOT_TOKEN outright.
+
+    An unreachable Slack is no reason not to start (the bot retries, /health says so); a revoked
+    or mistyped token is: every command would fail.
+    """
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    async def ask() -> None:
+        await AsyncWebClient(settings.slack_bot_token, base_url=settings.slack_api_url).auth_test()
+
+    try:
+        asyncio.run(asyncio.wait_for(ask(), 10))
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        if error in REFUSED_TOKEN:
+            raise CliError(
+                f"SLACK_BOT_TOKEN: Slack refuses it ({error}): copy the Bot User OAuth Token "
+                "(xoxb-...) again from your Slack app's OAuth & Permissions page."
+            ) from None
+    except Exception:  # noqa: BLE001, S110 - unreachable or slow: start anyway, /health reports it
+        pass
+
+
 def preflight(settings: Settings) -> None:
     """Everything `serve` would otherwise discover halfway through starting."""
     check_port("PORT", settings.host, settings.port)
@@ -56,6 +92,7 @@ def preflight(settings: Settings) -> None:
         else:
             check_port("OPS_PORT", settings.host, settings.ops_port)
     database.reachable(settings.database_url)
+    check_token(settings)
 
 
 def run(_args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.cli.common import CliError, Command, settings
+from app.cli.common import policy as load_policy_file
 from app.clock import SystemClock
-from app.config.policy_loader import load_policy
 from app.domain.durations import format_duration
 from app.domain.policy import Policy
 from app.domain.simulation import Page, Simulation, simulate
@@ -155,7 +155,11 @@ def severities(policy: Policy, wanted: list[str] | None) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     loaded = settings(slack=False)
-    policy = load_policy(args.policy or loaded.policy_file)
+    policy = (
+        load_policy_file(args.policy, "--policy")
+        if args.policy
+        else load_policy_file(loaded.policy_file)
+    )
     started_at = declared_at(args.at, loaded.tz)
     keys = severities(policy, args.severity)
     source = args.policy or loaded.policy_file or "built-in default"
