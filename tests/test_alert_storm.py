@@ -52,9 +52,7 @@ async def storm(post: Post, *, at_once: bool = True) -> list[dict[str, Any]]:
     """60 Alertmanager deliveries of one new critical alert each: all at once, or one after
     the other (each is answered before its Slack work is done, so that work piles up too)."""
     deliveries = [post("alertmanager", batch([critical(n)], group=None)) for n in range(ALERTS)]
-    answers = (
-        await asyncio.gather(*deliveries) if at_once else [await each for each in deliveries]
-    )
+    answers = await asyncio.gather(*deliveries) if at_once else [await each for each in deliveries]
     assert [a.status_code for a in answers] == [200] * ALERTS
     return [r for a in answers for r in a.json()["results"]]
 
