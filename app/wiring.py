@@ -28,7 +28,7 @@ from app.runtime.slack_client import (
     SafeServerErrorRetryHandler,
 )
 from app.runtime.slack_limits import SlackLimits
-from app.services import documents, engine, escalation, events, reminder_steps
+from app.services import documents, engine, escalation, events, reminder_steps, resolve_steps, setup
 from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
@@ -42,6 +42,9 @@ STEP_KINDS: dict[str, Handler] = {
     UPDATE_REMINDER: escalation_steps.remind_update,
     reminder_steps.REVIEW: reminder_steps.send_review_reminder,
     reminder_steps.ACTION_ITEM: reminder_steps.send_action_item_reminder,
+    setup.SETUP: setup.run_setup,
+    escalation_steps.PAGE_COPY: escalation_steps.copy_page,
+    resolve_steps.POSTMORTEM: resolve_steps.upload_postmortem_step,
 }
 
 
@@ -58,10 +61,6 @@ async def _replan_for_severity(ctx: BotContext, event: events.SeverityChanged) -
 
 async def _stop_escalation(ctx: BotContext, event: events.Resolved) -> None:
     await escalation.on_resolved(ctx, event.incident)
-
-
-async def _plan_review_reminder(ctx: BotContext, event: events.Resolved) -> None:
-    await reminder_steps.schedule_first_review(ctx, event.incident)
 
 
 async def _remember_names(ctx: BotContext, event: events.StatusUpdated) -> None:
@@ -90,9 +89,9 @@ def register() -> None:
     events.subscribe(events.StatusUpdated, _remember_names)
     # A new severity: the chain is extended or trimmed, the cadence follows.
     events.subscribe(events.SeverityChanged, _replan_for_severity)
-    # Resolved: pages and update reminders stop; the review is asked for.
+    # Resolved: pages and update reminders stop. (The review reminder and the post-mortem
+    # upload are steps planned in the resolving transaction: `services.resolve_steps`.)
     events.subscribe(events.Resolved, _stop_escalation)
-    events.subscribe(events.Resolved, _plan_review_reminder)
     # Reopened: no review yet; update reminders resume.
     events.subscribe(events.Reopened, _cancel_review_reminders)
     events.subscribe(events.Reopened, _resume_update_reminders)

@@ -76,10 +76,14 @@ def test_step_kinds_and_event_subscribers_are_registered_by_wiring_alone() -> No
     assert found["kinds"] == [
         "action_item_reminder",
         "page",
+        "page_copy",
+        "postmortem_upload",
         "review_reminder",
+        "setup",
         "target_warning",
         "update_reminder",
     ]
     # In the order they run; registering twice (a second bot in one process) adds nothing.
-    assert found["resolved"] == ["_stop_escalation", "_plan_review_reminder"]
+    # The review reminder is planned with the resolution itself (services.resolve_steps).
+    assert found["resolved"] == ["_stop_escalation"]
     assert found["reopened"] == ["_cancel_review_reminders", "_resume_update_reminders"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from app import wiring
 from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.services.engine import run_due_steps
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
 from tests.fakeslack import FakeSlack
@@ -64,7 +66,7 @@ async def test_database_outage_gets_clear_answers_and_503_then_recovers_by_itsel
 
 
 async def test_slack_5xx_and_429_bursts_during_declare_lose_and_double_nothing(
-    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
 ) -> None:
     fake_slack.server_error_next("conversations.create", times=2)
     fake_slack.rate_limit_next("conversations.setTopic", retry_after=1, times=2)
@@ -73,6 +75,12 @@ async def test_slack_5xx_and_429_bursts_during_declare_lose_and_double_nothing(
     view = await open_modal(slack, fake_slack, bot)
     await slack.submit(view, modal_values(title="Bursty", severity="P1"))
     await bot.tasks.drain()
+    # A 5xx on a creating call is not re-sent blindly: the setup step is retried after its
+    # backoff, looking for what the failed calls may have made first.
+    for _ in range(3):
+        clock.advance(timedelta(minutes=1))
+        await run_due_steps(bot)
+        await bot.tasks.drain()
 
     async with bot.sessions() as session:
         [incident] = (await session.execute(select(Incident))).scalars().all()
@@ -86,3 +94,5 @@ async def test_slack_5xx_and_429_bursts_during_declare_lose_and_double_nothing(
     assert len(summaries) == 1
     assert fake_slack.pins[incident.channel_id] == [incident.summary_ts]
     assert [c.status for c in fake_slack.attempts_to("conversations.create")] == [500, 500, 200]
+    # Between the failures and before the retry, the bot looked for a channel they had made.
+    assert fake_slack.calls_to("conversations.list")

@@ -1,4 +1,5 @@
-"""Declaring an incident: validate, then save it with its first timeline entry."""
+"""Declaring an incident: validate, then save it with its first timeline entry, its setup step
+and its escalation plan, in one transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
 from app.domain.text import normalize_title
 from app.domain.timeline import Kind
-from app.services import timeline
+from app.services import setup, timeline
 from app.services.errors import InvalidInput
 from app.store import incidents as store
 from app.store.models import Incident
@@ -94,7 +95,8 @@ async def declare_with_result(
     """Like `declare`, saying whether this call created the incident.
 
     `on_saved` runs inside the incident's transaction, so what it writes (e.g. the alert that
-    caused the incident) commits with the incident or not at all.
+    caused the incident) commits with the incident or not at all. So do the setup step and the
+    escalation's first page (`setup.plan_setup`); `setup.set_up` then runs the setup at once.
     """
     title, severity, private = validate(request, ctx)
     now = ctx.clock.now()
@@ -143,6 +145,9 @@ async def declare_with_result(
             )
             if on_saved is not None:
                 await on_saved(session, incident)
+            # Committed with the incident: its Slack setup and L1's page happen even if this
+            # process dies right after the commit.
+            await setup.plan_setup(session, incident)
     except IntegrityError:
         # The same submission won a race against itself; the winner's incident is the answer.
         if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):

@@ -10,20 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from app import metrics
 from app.context import BotContext
-from app.domain import lifecycle, reminders
+from app.domain import lifecycle
 from app.domain.formatting import duration_text
 from app.domain.timeline import Kind
-from app.services import events
-from app.services.documents import upload_postmortem
+from app.services import events, resolve_steps
 from app.services.errors import InvalidInput, UserError
-from app.services.incidents import Outcome, changing, policy_of
+from app.services.incidents import Outcome, changing
 from app.services.summary import refresh_announcement, refresh_summary
 from app.store.models import Incident
-from app.ui import messages
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +131,8 @@ async def resolve(
         incident.revenue_impact = resolution.revenue_impact.strip()
         incident.data_loss = resolution.data_loss
         duration = duration_text(incident)
+        # With the resolution: the post-mortem upload and the review reminder (durable steps).
+        await resolve_steps.plan_after_resolve(change.session, incident)
         change.record(
             Kind.RESOLVED,
             actor_id=actor_id,
@@ -148,24 +146,15 @@ async def resolve(
 
 
 async def resolved_published(bot: BotContext, incident: Incident) -> None:
-    """After the commit: stop the escalation and plan the review reminder (the subscribers of
-    `Resolved`), update what Slack shows, and upload the post-mortem draft."""
+    """After the commit: stop the escalation (the subscribers of `Resolved`), update what Slack
+    shows, and upload the post-mortem draft now (a step planned with the resolution, so a
+    process killed before it is done leaves it to the engine)."""
     if incident.resolved_at is not None:
         metrics.resolved(incident.severity, incident.started_at, incident.resolved_at)
     await events.publish(bot, events.Resolved(incident))
     await refresh_summary(bot, incident)
     await refresh_announcement(bot, incident)
-    policy = policy_of(bot, incident)
-    assert incident.resolved_at is not None
-    due = reminders.review_due_at(incident.resolved_at, policy.review_within)
-    try:
-        await upload_postmortem(
-            bot, incident, comment=messages.resolved_comment(incident, due, bot.settings.tz)
-        )
-    except SlackApiError as exc:
-        log.error(
-            "post-mortem of %s not uploaded: %s", incident.public_id, exc.response.get("error")
-        )
+    await resolve_steps.run_postmortem_now(bot, incident)
 
 
 # ------------------------------------------------------------------------------------ reopen

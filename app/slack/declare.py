@@ -20,6 +20,7 @@ from app.slack.commands import CommandCall
 from app.slack.forms import OPENING, open_form
 from app.ui.declare import IMPACT_BLOCK_PREFIX, declare_modal
 from app.ui.modals import selected_value, values
+from app.ui.setup_notice import setup_not_done_text
 
 if TYPE_CHECKING:
     from app.store.models import Incident
@@ -54,7 +55,7 @@ async def retry_setup_command(call: CommandCall) -> None:
 
 
 async def _retry_setup(call: CommandCall, incident: Incident) -> None:
-    result = await setup.set_up(call.bot, incident.id)
+    result = await setup.retry_setup(call.bot, incident.id)
     if result.busy:
         await call.respond(
             f"{incident.public_id} is being set up right now; check again in a minute."
@@ -63,6 +64,8 @@ async def _retry_setup(call: CommandCall, incident: Incident) -> None:
         await call.respond(
             f":white_check_mark: {incident.public_id} is set up in <#{result.incident.channel_id}>."
         )
+    else:
+        await call.respond(setup_not_done_text(result.incident))
 
 
 _RETRIED = f"{errors.RETRIED}, and `/incident retry-setup` retries it now"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.lifecycle import Status
 from app.store.db import changed_rows, insert_for
-from app.store.models import DayCounter, Incident
+from app.store.models import DayCounter, Incident, ScheduledStep
 
 
 async def next_sequence(session: AsyncSession, day: date) -> int:
@@ -68,41 +68,17 @@ async def save_fields(
     )
 
 
-async def claim_setup(
-    session: AsyncSession, incident_id: int, now: datetime, lease: timedelta
-) -> bool:
-    """Take the right to run an incident's setup, unless another run holds an unexpired lease.
-
-    A compare-and-set in one UPDATE, so two replicas (or a retry racing the first run) never
-    set up the same incident at once.
-    """
-    claimed = await changed_rows(
-        session,
-        update(Incident)
-        .where(
-            Incident.id == incident_id,
-            Incident.setup_complete.is_(False),
-            or_(Incident.setup_lease_until.is_(None), Incident.setup_lease_until < now),
-        )
-        .values(
-            setup_attempts=Incident.setup_attempts + 1,
-            setup_lease_until=now + lease,
-            updated_at=now,
-        ),
+async def setups_without_step(session: AsyncSession, kind: str) -> list[Incident]:
+    """Incidents whose setup is unfinished with no step of `kind` to finish it and no refusal
+    waiting for a person (declared by a version of the bot that set up in memory)."""
+    has_step = (
+        select(ScheduledStep.id)
+        .where(ScheduledStep.incident_id == Incident.id, ScheduledStep.kind == kind)
+        .exists()
     )
-    return claimed == 1
-
-
-async def interrupted_setups(session: AsyncSession, now: datetime, grace: timedelta) -> list[int]:
-    """Incidents whose setup died mid-way (no error recorded, no live lease)."""
     stmt = (
-        select(Incident.id)
-        .where(
-            Incident.setup_complete.is_(False),
-            Incident.setup_error.is_(None),
-            Incident.created_at < now - grace,
-            or_(Incident.setup_lease_until.is_(None), Incident.setup_lease_until < now),
-        )
+        select(Incident)
+        .where(Incident.setup_complete.is_(False), Incident.setup_error.is_(None), ~has_step)
         .order_by(Incident.created_at)
         .limit(50)
     )

@@ -1,31 +1,43 @@
-"""Sending escalation steps when they fall due: pages, the response-target warning, and the
-update reminders. `app.wiring` registers each with the engine under its kind."""
+"""Sending escalation steps when they fall due: pages (and their copies in a channel made after
+them), the response-target warning, and the update reminders. `app.wiring` registers each with
+the engine under its kind."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.domain import escalation as plan
 from app.domain.durations import format_duration
+from app.domain.escalation import PAGE
 from app.domain.formatting import human_minutes
+from app.domain.policy import EscalationLevel
 from app.domain.timeline import Kind
-from app.services import timeline
+from app.services import engine, timeline
 from app.services.engine import StepRun
+from app.services.engine.run import STEP_MESSAGE_EVENT
 from app.services.escalation.start import CHANNEL, schedule_page, schedule_update_reminder
 from app.services.escalation.targets import paged_levels, resolve_targets
 from app.services.slack_errors import slack_error
-from app.store.models import Incident, StepMessage
+from app.services.slack_messages import find_tagged, metadata
+from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
 from app.ui import escalation as eb
+from app.ui.empty_levels import empty_levels_text
+from app.ui.setup_notice import copied_page_text
 
 log = logging.getLogger(__name__)
+
+PAGE_COPY = "page_copy"  # a page sent by DM, posted in the channel once it exists
+BROADCAST = "broadcast"  # StepMessage.recipient of a page posted in INCIDENTS_CHANNEL
+COPY_WAIT = timedelta(seconds=5)  # a copy waits this long for a page still being sent
 
 
 def _answered(run: StepRun) -> bool:
@@ -54,31 +66,15 @@ async def send_page(run: StepRun) -> None:
         run.cancel(f"{level_key} is above the cap of {incident.severity}")
         return
     level = policy.level(level_key)
-    next_level = plan.level_after(policy, incident.severity, level_key)
     targets, problems = await resolve_targets(run, level.notify)
     run.data.update(targets=targets, problems=problems)
 
     paged_before = [p for p in await paged_levels(run) if p.key != level.key]
     if not targets:
-        await _notice(run, eb.empty_level_text(incident, policy, level, next_level, problems))
-        run.data["skipped"] = True
-
-        async def skipped(session: AsyncSession) -> None:
-            timeline.record(
-                session,
-                incident,
-                Kind.ESCALATION_SKIPPED,
-                now=run.now,
-                text=f"{level.key} {level.name} had no one to page",
-                data={"level": level.key, "problems": problems},
-            )
-            if next_level is not None:
-                paged = [p.key for p in paged_before]
-                await schedule_page(session, incident, next_level, run.now, run.now, paged)
-
-        run.after(skipped)
+        await _skip_empty(run, level, problems, paged_before)
         return
 
+    next_level = plan.level_after(policy, incident.severity, level_key)
     text = eb.page_text(
         incident,
         policy,
@@ -92,12 +88,18 @@ async def send_page(run: StepRun) -> None:
     )
     # The channel page, the invitation and the DMs do not depend on each other: one round.
     sends: list[Awaitable[StepMessage | None]] = []
+    page = eb.with_ack_button(text, incident)
     if incident.channel_id:
-        page = eb.with_ack_button(text, incident)
         sends += [
             run.post(CHANNEL, incident.channel_id, text, page.blocks),
             _invite(run, incident.channel_id, targets),
         ]
+    else:
+        # No channel yet (setup is slow or stuck): the page must not wait for it. The broadcast
+        # channel shows it meanwhile, and the channel gets a copy once it exists.
+        run.data["page_text"] = text
+        if broadcast := run.ctx.settings.incidents_channel:
+            sends.append(run.post(BROADCAST, broadcast, text, page.blocks))
     dm = eb.dm_text(incident, policy, level)
     sends += [run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks) for user in targets]
     # Wait for every send before failing the step: a retry must never race a send in flight.
@@ -123,6 +125,141 @@ async def send_page(run: StepRun) -> None:
             await schedule_page(session, incident, following[0], following[1], run.now, paged)
 
     run.after(paged)
+
+
+async def _skip_empty(
+    run: StepRun,
+    level: EscalationLevel,
+    problems: list[str],
+    paged_before: list[EscalationLevel],
+) -> None:
+    """No one to page at this level: move on to the next level now.
+
+    The first empty level of a run of them says so once, naming every consecutive empty level
+    (looked up now); those levels' own steps then skip silently, unless someone was added.
+    """
+    incident, policy = run.incident, run.policy
+    announced = list(run.data.get("announced_empty") or [])
+    next_level = plan.level_after(policy, incident.severity, level.key)
+    if level.key in announced:
+        announced.remove(level.key)
+    else:
+        empty: list[tuple[EscalationLevel, list[str]]] = [(level, problems)]
+        while next_level is not None:
+            ahead, ahead_problems = await resolve_targets(run, next_level.notify)
+            if ahead:
+                break
+            empty.append((next_level, ahead_problems))
+            next_level = plan.level_after(policy, incident.severity, next_level.key)
+        announced = [lvl.key for lvl, _ in empty[1:]]
+        await _notice(run, empty_levels_text(incident, policy, empty, next_level))
+    run.data["skipped"] = True
+    following = plan.level_after(policy, incident.severity, level.key)
+
+    async def skipped(session: AsyncSession) -> None:
+        timeline.record(
+            session,
+            incident,
+            Kind.ESCALATION_SKIPPED,
+            now=run.now,
+            text=f"{level.key} {level.name} had no one to page",
+            data={"level": level.key, "problems": problems},
+        )
+        if following is not None:
+            paged = [p.key for p in paged_before]
+            await schedule_page(
+                session, incident, following, run.now, run.now, paged, announced_empty=announced
+            )
+
+    run.after(skipped)
+
+
+async def plan_page_copies(session: AsyncSession, incident: Incident, now: datetime) -> list[int]:
+    """The incident's channel exists now: plan a copy there of every page that may have gone
+    out without it (sent, or claimed before the channel was saved); the copies' ids.
+
+    Run after the channel id is committed: a page claimed later reads the incident with its
+    channel and posts there itself. Keyed, so planning again (a retried setup) adds nothing.
+    """
+    pages = await session.execute(
+        select(ScheduledStep).where(
+            ScheduledStep.incident_id == incident.id,
+            ScheduledStep.kind == PAGE,
+            ScheduledStep.status.in_([StepStatus.SENT, StepStatus.PENDING]),
+            ScheduledStep.attempts > 0,
+            ~select(StepMessage.id)
+            .where(StepMessage.step_id == ScheduledStep.id, StepMessage.recipient == CHANNEL)
+            .exists(),
+        )
+    )
+    copies = []
+    for page in pages.scalars():
+        if page.status == StepStatus.SENT and page.data.get("skipped"):
+            continue
+        copy = await engine.schedule(
+            session,
+            incident,
+            PAGE_COPY,
+            now,
+            {"page": page.id},
+            now=now,
+            key=f"{PAGE_COPY}:{page.id}",
+        )
+        if copy is not None:
+            copies.append(copy)
+    return copies
+
+
+async def copy_page(run: StepRun) -> None:
+    """Post a page that went out by DM before the channel existed in the channel, once.
+
+    The copy is saved as the page's own channel message (so acknowledging settles its button
+    like any page's) and carries the page's metadata, so a retry after a lost answer finds it.
+    """
+    channel = run.incident.channel_id
+    page_id = int(run.data["page"])
+    async with run.ctx.sessions() as session:
+        page = await session.get(ScheduledStep, page_id)
+        done = await session.execute(
+            select(StepMessage.id).where(
+                StepMessage.step_id == page_id, StepMessage.recipient == CHANNEL
+            )
+        )
+        already = done.first() is not None
+    if page is not None and page.status == StepStatus.PENDING and not already:
+        # Still being sent (or retried): its next attempt may post in the channel itself.
+        run.defer(run.now + COPY_WAIT, "the page is still being sent")
+        return
+    text = (page.data or {}).get("page_text") if page is not None else None
+    if not channel or page is None or page.status != StepStatus.SENT or not text or already:
+        run.cancel("nothing to copy")
+        return
+    tag = metadata(STEP_MESSAGE_EVENT, {"step": page_id, "recipient": CHANNEL})
+    found = await find_tagged(run.ctx.slack, channel, tag) if run.step.attempts > 1 else None
+    copy = copied_page_text(text, page.sent_at, run.ctx.settings.tz)
+    if found is not None:
+        ts = str(found["ts"])
+    else:
+        answered = run.incident.acknowledged_at is not None or not run.incident.is_open
+        message = eb.notice(copy) if answered else eb.with_ack_button(copy, run.incident)
+        posted = await run.ctx.slack.chat_postMessage(
+            channel=channel, text=copy, blocks=message.blocks, metadata=tag
+        )
+        ts = str(posted["ts"])
+    saved = StepMessage(
+        step_id=page_id,
+        incident_id=run.incident.id,
+        recipient=CHANNEL,
+        channel=channel,
+        ts=ts,
+        text=copy,
+        created_at=run.now,
+    )
+    try:
+        async with run.ctx.sessions.begin() as session:
+            session.add(saved)
+    except IntegrityError:
+        log.info("page %s already had its channel copy", page_id)
 
 
 async def _invite(run: StepRun, channel: str, users: list[str]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
@@ -23,17 +24,78 @@ def snapshot_policy(incident: Incident) -> Policy:
     return Policy.from_snapshot(incident.policy_snapshot)
 
 
-async def start_escalation(ctx: BotContext, incident: Incident) -> None:
-    """Plan the escalation of a newly declared incident and page L1 at once.
+# How long L1's page waits for its incident channel: setup releases it as soon as the channel
+# and its summary exist (normally well within a second); a setup that is stuck or died lets the
+# page go out by itself after this, by DM and in the broadcast channel.
+PAGE_WAITS_FOR_CHANNEL = timedelta(seconds=2)
 
-    Safe to call again (retry-setup): an escalation already planned is left as it is (and
-    every planned step has a key, so two racing calls plan it once); a page still pending from
-    a failed attempt is tried again.
+
+async def plan_escalation(session: AsyncSession, incident: Incident, now: datetime) -> list[int]:
+    """Plan a new incident's escalation in the declaring transaction; the ids of its pages.
+
+    Every step has a key, so planning twice (a redelivery, a replica racing) plans it once. L1's
+    page is due at the declaration, but may not be claimed before PAGE_WAITS_FOR_CHANNEL has
+    passed (`release_first_pages` lets setup send it earlier, once the channel is there).
+    """
+    policy = snapshot_policy(incident)
+    pages: list[int] = []
+    for planned in plan.initial_plan(policy, incident.severity, incident.started_at):
+        step_id = await engine.schedule(
+            session,
+            incident,
+            planned.kind,
+            planned.due_at,
+            planned.data,
+            now=now,
+            level=planned.level,
+            key=planned.key,
+        )
+        if step_id is not None and planned.kind == PAGE:
+            pages.append(step_id)
+            await session.execute(
+                update(ScheduledStep)
+                .where(ScheduledStep.id == step_id)
+                .values(next_attempt_at=planned.due_at + PAGE_WAITS_FOR_CHANNEL)
+                .execution_options(synchronize_session=False)
+            )
+    return pages
+
+
+async def release_first_pages(ctx: BotContext, incident: Incident) -> None:
+    """Send the incident's due pages now (setup calls it once the channel exists, or failed).
+
+    Only a page still waiting for its channel is moved: one in a retry's backoff keeps it, and
+    one being sent is left to its worker. Claiming is atomic, so a page is sent once however
+    many callers release it.
     """
     if not incident.is_open:
         return
-    policy = snapshot_policy(incident)
     now = ctx.clock.now()
+    async with ctx.sessions.begin() as session:
+        released = await session.execute(
+            update(ScheduledStep)
+            .where(
+                ScheduledStep.incident_id == incident.id,
+                ScheduledStep.kind == PAGE,
+                ScheduledStep.status == StepStatus.PENDING,
+                ScheduledStep.claimed_by.is_(None),
+                ScheduledStep.attempts == 0,
+                ScheduledStep.due_at <= now,
+            )
+            .values(next_attempt_at=now)
+            .returning(ScheduledStep.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = list(released.scalars())
+    if ids:
+        await engine.run_now(ctx, ids)
+
+
+async def start_escalation(ctx: BotContext, incident: Incident) -> None:
+    """Plan the escalation of an incident declared without one (declared before escalation was
+    planned at declaration), then send its due pages now. Safe to call again."""
+    if not incident.is_open:
+        return
     async with ctx.sessions.begin() as session:
         planned_before = await session.execute(
             select(ScheduledStep.id)
@@ -43,35 +105,9 @@ async def start_escalation(ctx: BotContext, incident: Incident) -> None:
             )
             .limit(1)
         )
-        initial = (
-            []
-            if planned_before.first()
-            else plan.initial_plan(policy, incident.severity, incident.started_at)
-        )
-        for planned in initial:
-            await engine.schedule(
-                session,
-                incident,
-                planned.kind,
-                planned.due_at,
-                planned.data,
-                now=now,
-                level=planned.level,
-                key=planned.key,
-            )
-        first = (
-            await session.execute(
-                select(ScheduledStep.id).where(
-                    ScheduledStep.incident_id == incident.id,
-                    ScheduledStep.kind == PAGE,
-                    ScheduledStep.status == StepStatus.PENDING,
-                )
-            )
-        ).scalars()
-        first_ids = list(first)
-    if first_ids:
-        # L1 goes out now, as the last round of setup, rather than at the next tick.
-        await engine.run_now(ctx, first_ids)
+        if planned_before.first() is None:
+            await plan_escalation(session, incident, ctx.clock.now())
+    await release_first_pages(ctx, incident)
 
 
 async def schedule_page(
@@ -81,8 +117,13 @@ async def schedule_page(
     due: datetime,
     now: datetime,
     paged_before: list[str] | None = None,
+    announced_empty: list[str] | None = None,
 ) -> int | None:
-    data = {} if paged_before is None else {"paged_before": paged_before}
+    """Plan a level's page (keyed by level). `announced_empty`: the levels an earlier page's
+    notice already named as having no one to page, so their own skips stay silent."""
+    data: dict[str, Any] = {} if paged_before is None else {"paged_before": paged_before}
+    if announced_empty:
+        data["announced_empty"] = announced_empty
     return await engine.schedule(
         session, incident, PAGE, due, data, now=now, level=level.key, key=plan.page_key(level.key)
     )
