@@ -10,9 +10,10 @@ from pathlib import Path
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.services.documents import record_by_public_id, render
 from tests.conftest import TOKEN
 from tests.fakeslack import FakeSlack
-from tests.running import click, command, declare, items, join, resolve, summary
+from tests.running import click, command, declare, items, join, reload, resolve, summary
 from tests.slack_requests import SlackSender
 from tests.test_cli import run_cli
 
@@ -199,3 +200,19 @@ async def test_export_of_a_running_incident_names_the_people_learnt_at_its_statu
     assert record["status"] == "investigating" and record["postmortem_url"] == ""
     assert record["lead"] == "Lea Lead"
     assert record["people"] == {"ULEAD": "Lea Lead", "UREPORTER": "Rita Reporter"}
+
+
+async def test_a_post_mortem_slack_gives_no_permalink_for_keeps_the_logs_prompt(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    incident = await declare(slack, fake_slack, bot)
+    fake_slack.fail_next("files.info", "file_not_found")
+
+    await command(slack, bot, "postmortem", channel=incident.channel_id)
+
+    [upload] = fake_slack.files  # uploaded once: a missing link is no reason to upload again
+    incident = await reload(bot, incident)
+    assert incident.postmortem_file_id == upload["id"] and incident.postmortem_url is None
+    record = await record_by_public_id(bot.sessions, incident.public_id)
+    assert record is not None
+    assert "Link to post-mortem document: [URL]" in render(record, "log", bot.settings.tz)

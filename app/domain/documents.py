@@ -67,6 +67,7 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
 def _texts(record: IncidentRecord) -> list[str]:
+    # Every plain-text field (`f.type` is the annotation as written: this module postpones them).
     texts = [getattr(record, f.name) for f in dataclasses.fields(record) if f.type == "str"]
     texts += [record.lead or "", *record.attendees]
     texts += [part or "" for item in record.timeline for part in (item.text, item.actor)]
