@@ -21,6 +21,7 @@ from app.domain.policy import Policy
 from app.domain.runbooks import Runbooks
 from app.runtime.health import Health
 from app.runtime.tasks import BackgroundTasks
+from app.runtime.wakeup import Wakeup
 
 
 class IncidentChannelIndex(Protocol):
@@ -61,6 +62,8 @@ class BotContext:
     clock: Clock = field(default_factory=SystemClock)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
     health: Health = field(default_factory=Health)
+    # Told after each commit that plans a step; the scheduler listens to wake at its due time.
+    wakeup: Wakeup = field(default_factory=Wakeup)
     _bot_user_id: str | None = None
     _workspace_url: str | None = None
     _asking: asyncio.Lock = field(default_factory=asyncio.Lock)  # one auth.test at a time

@@ -1,14 +1,20 @@
-"""The scheduler's tick: an APScheduler interval job that sends due pages and reminders.
+"""The scheduler: wakes when a step falls due and runs the due durable steps.
 
-Started and stopped by the web app's lifespan, never at import. The first tick runs at start,
-so steps that fell due while the bot was down go out at once (flagged late). Ticks never
-overlap in one process; several processes may tick against one PostgreSQL, because claiming a
+An APScheduler interval job every ESCALATION_TICK_SECONDS is the fallback; the job's next run
+is pulled earlier to the moment the next step may be claimed (the earliest pending
+`next_attempt_at`, asked after every tick), to the due time of a step this process plans
+(told after its commit, `BotContext.wakeup`), to another replica's (PostgreSQL NOTIFY), and to
+now when a worker is known dead. Started and stopped by the web app's lifespan, never at
+import. The first tick runs at start, so steps that fell due while the bot was down go out at
+once (flagged late). Ticks never overlap in one process (a wake-up during a tick makes it look
+again when it ends); several processes may tick against one PostgreSQL, because claiming a
 step is atomic (see `app.store.steps.claim_due`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -16,8 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
-from app.services import setup
-from app.services.engine import new_worker_id, run_due_steps
+from app.services import setup, workers
+from app.services.engine import TickReport, new_worker_id, next_due, run_due_steps
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,9 @@ JOB_ID = "run_due_steps"
 STOP_TIMEOUT = 30.0
 # Interrupted incident setups (a replica killed mid-declare) are looked for this often.
 RESUME_SETUPS_EVERY = 60.0
+# After a tick that claimed nothing, the next one waits at least this long even if a step
+# looks due (e.g. another replica holds its row locked while claiming it): no busy loop.
+IDLE_GAP = 0.05
 
 
 class StepScheduler:
@@ -38,6 +47,8 @@ class StepScheduler:
         self._last_resume = float("-inf")
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
+        self._again = False
+        self._background: list[asyncio.Task[None]] = []
 
     @property
     def running(self) -> bool:
@@ -51,7 +62,7 @@ class StepScheduler:
             return
         apscheduler_log = logging.getLogger("apscheduler")
         if apscheduler_log.level == logging.NOTSET:
-            # APScheduler logs every run at INFO; a tick every few seconds would drown the log.
+            # APScheduler logs every run at INFO; a tick per due step would drown the log.
             apscheduler_log.setLevel(logging.WARNING)
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
@@ -59,33 +70,71 @@ class StepScheduler:
             "interval",
             seconds=self.interval,
             id=JOB_ID,
-            # A tick runs until nothing is due, so one may outlast the interval. The guard in
-            # `_tick` skips the overlap quietly; APScheduler's own limit would log a warning
-            # every time.
-            max_instances=2,
+            # A wake-up may start the job while a tick runs: the guard in `_tick` turns it into
+            # "look again" quietly; APScheduler's own limit would log a warning every time.
+            max_instances=4,
             coalesce=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
         scheduler.start()
         self._scheduler = scheduler
+        self.bot.wakeup.subscribe(self.wake_at)
+        self._background = [
+            asyncio.create_task(
+                workers.keep_alive(self.bot, self.worker, lambda _dead: self.wake_at(None)),
+                name=f"heartbeat of {self.worker}",
+            )
+        ]
+        if workers.notices_between_replicas(self.bot):
+            self._background.append(
+                asyncio.create_task(
+                    workers.listen_for_steps(self.bot, self.wake_at), name="LISTEN for steps"
+                )
+            )
         # /health and /metrics read the scheduler's pulse from here.
         self.bot.health.scheduler = SchedulerHeartbeat(
             interval=timedelta(seconds=self.interval), started_at=self.bot.clock.now()
         )
-        log.info("scheduler started: a tick every %ss (worker %s)", self.interval, self.worker)
+        log.info(
+            "scheduler started: wakes when a step falls due, looks at least every %ss (worker %s)",
+            self.interval,
+            self.worker,
+        )
+
+    def wake_at(self, due: datetime | None, *, at_least: float = 0.0) -> None:
+        """Run a tick when a step falls due at `due` (the bot's clock; None: now).
+
+        Only ever pulls the next tick earlier; the fallback interval bounds the sleep.
+        """
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        delay = 0.0 if due is None else (due - self.bot.clock.now()).total_seconds()
+        run_at = datetime.now(UTC) + timedelta(seconds=max(delay, at_least))
+        job = scheduler.get_job(JOB_ID)
+        if job is None:
+            return
+        if job.next_run_time is None or run_at < job.next_run_time:
+            job.modify(next_run_time=run_at)
 
     async def _tick(self) -> None:
         if self._current is not None:
-            log.debug("previous tick still running; this one is skipped")
+            self._again = True  # the tick running looks again before it ends
             return
         self._current = asyncio.current_task()
         try:
-            await run_due_steps(self.bot, worker=self.worker)
-            loop_time = asyncio.get_running_loop().time()
-            if loop_time - self._last_resume >= RESUME_SETUPS_EVERY:
-                self._last_resume = loop_time
-                await setup.resume_interrupted(self.bot)
+            report = TickReport()
+            while self._scheduler is not None:
+                self._again = False
+                report = await run_due_steps(self.bot, worker=self.worker)
+                loop_time = asyncio.get_running_loop().time()
+                if loop_time - self._last_resume >= RESUME_SETUPS_EVERY:
+                    self._last_resume = loop_time
+                    await setup.resume_interrupted(self.bot)
+                if not self._again:
+                    break
+            self.wake_at(await next_due(self.bot), at_least=0.0 if report.claimed else IDLE_GAP)
         except Exception:  # noqa: BLE001 - one bad tick must not stop the next ones
             log.exception("scheduler tick failed")
         finally:
@@ -93,12 +142,16 @@ class StepScheduler:
             self._current = None
             if self.bot.health.scheduler is not None:
                 self.bot.health.scheduler.tick(self.bot.clock.now())
+            if self._again:  # woken after the last look: look again now
+                self._again = False
+                self.wake_at(None)
 
     async def stop(self) -> None:
         """Stop ticking, let a tick in progress finish (a page half-sent is worse), then stop."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return
+        self.bot.wakeup.unsubscribe(self.wake_at)
         scheduler.remove_job(JOB_ID)
         current = self._current
         if current is not None and not current.done():
@@ -107,6 +160,13 @@ class StepScheduler:
                     await asyncio.shield(current)
             except TimeoutError:
                 log.error("a tick did not finish within %ss; stopping anyway", STOP_TIMEOUT)
+        background, self._background = self._background, []
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await workers.stopped(self.bot, self.worker)
         scheduler.shutdown(wait=False)
         self.bot.health.scheduler = None
         log.info("scheduler stopped")

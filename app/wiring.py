@@ -28,11 +28,13 @@ from app.runtime.slack_client import (
     SafeServerErrorRetryHandler,
 )
 from app.runtime.slack_limits import SlackLimits
+from app.runtime.wakeup import Wakeup
 from app.services import documents, engine, escalation, events, reminder_steps, resolve_steps, setup
 from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
 from app.services.incident_channels import IncidentChannels
+from app.store import wakeups
 from app.store.db import make_engine, make_sessionmaker
 
 # Every kind of scheduled step, and the function that sends it when it falls due.
@@ -129,10 +131,13 @@ def build(
     runbooks: Runbooks | None = None,
 ) -> BotContext:
     """The bot's context: database engine, Slack client, runbooks; kinds and subscribers
-    registered. Nothing connects yet (no event loop is needed)."""
+    registered; every commit that plans a step wakes this context's scheduler (and, on
+    PostgreSQL, notifies the other replicas'). Nothing connects yet (no event loop is needed)."""
     register()
     engine_ = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine_)
+    wakeup = Wakeup()
+    wakeups.watch_commits(sessions, wakeup.at)
     metrics.prime(policy.severity_keys, policy.escalation.keys)
     slack = make_slack_client(settings)
     clock = clock or SystemClock()
@@ -146,4 +151,5 @@ def build(
         directory=Directory(slack, clock),
         runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
         clock=clock,
+        wakeup=wakeup,
     )

@@ -29,7 +29,9 @@ HINTS: dict[str, str] = {
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
     "lease_seconds": "a number of seconds such as 300 (at least 1)",
-    "escalation_tick_seconds": "seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
+    "escalation_tick_seconds": "the most seconds between scheduler ticks, e.g. 5 "
+    "(0: no scheduler)",
+    "worker_heartbeat_seconds": "seconds between a worker's heartbeats, e.g. 2 (0.1 to 60)",
     "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
     "or unset it to disable /webhooks/alerts",
     # Alert intake: per-source tokens, Sentry's signature, the storm limit.
@@ -101,8 +103,12 @@ class Settings(BaseSettings):
     # How long a replica's claim on work (an incident's setup, a page being sent) lasts: a
     # killed replica's half-done work is taken over by another run after this long.
     lease_seconds: float = 300.0
-    # How often due pages and reminders are looked for; 0 runs no scheduler in this process.
+    # The scheduler wakes when the next step falls due (or another replica plans one); this is
+    # the longest it sleeps without looking anyway. 0 runs no scheduler in this process.
     escalation_tick_seconds: float = 5.0
+    # Every worker (a process's scheduler, a page sent at declare) beats this often while it
+    # holds work; after three missed beats it is known dead and its work is taken over.
+    worker_heartbeat_seconds: float = 2.0
     alert_webhook_token: str | None = None
     runbooks_dir: Path | None = None
 
@@ -324,6 +330,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("worker_heartbeat_seconds")
+    @classmethod
+    def _heartbeat(cls, value: float) -> float:
+        if not 0.1 <= value <= 60:
+            raise ValueError("must be between 0.1 and 60 seconds")
         return value
 
     @field_validator("escalation_tick_seconds")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, text, update
+from sqlalchemy import Table, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.db import changed_rows, insert_for
 from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
+from app.store.wakeups import note_due
+from app.store.workers import held_by_dead_worker
 
 _steps = cast(Table, ScheduledStep.__table__)
 LIVE_KEY = "status <> 'cancelled' AND dedupe_key IS NOT NULL"  # the partial unique index's WHERE
@@ -51,7 +53,10 @@ async def insert(
     returning = stmt.on_conflict_do_nothing(
         index_elements=["incident_id", "dedupe_key"], index_where=text(LIVE_KEY)
     ).returning(ScheduledStep.id)
-    return (await session.execute(returning)).scalar_one_or_none()
+    step_id = (await session.execute(returning)).scalar_one_or_none()
+    if step_id is not None:
+        note_due(session, due_at)
+    return step_id
 
 
 async def claim_due(
@@ -62,17 +67,30 @@ async def claim_due(
     lease_until: datetime,
     limit: int,
     step_ids: Sequence[int] | None = None,
+    dead_after: timedelta | None = None,
 ) -> list[int]:
-    """Take up to `limit` due steps for `worker`, atomically; the caller commits at once.
+    """Take up to `limit` steps for `worker`, atomically; the caller commits at once.
+
+    A step is taken when it is due (`next_attempt_at <= now`: its due time, its retry time, or
+    the end of a claim's lease), or, with `dead_after`, when the worker holding it is dead,
+    stopped or unknown (`app.store.workers`), however long its lease still runs. A worker
+    renews its steps' leases while their handlers run, so a held step's `next_attempt_at` is
+    never more than a lease ahead: `lease_until` bounds the rows that second test looks at.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED` lets replicas claim disjoint rows without waiting on
     each other. SQLite has no row locks, but the single UPDATE statement runs under its write
     lock, which is enough for the one replica SQLite serves. Claiming moves `next_attempt_at`
-    to the end of the lease, so a worker that dies mid-step leaves the row to be claimed again.
+    to the end of the lease, so a step is claimed again if its worker stops renewing it.
     """
+    takeable: Any = ScheduledStep.next_attempt_at <= now
+    if dead_after is not None:
+        orphaned = held_by_dead_worker(
+            ScheduledStep.claimed_by, now, dead_after, claimed_at=ScheduledStep.claimed_at
+        )
+        takeable = and_(ScheduledStep.next_attempt_at <= lease_until, or_(takeable, orphaned))
     due = (
         select(ScheduledStep.id)
-        .where(ScheduledStep.status == StepStatus.PENDING, ScheduledStep.next_attempt_at <= now)
+        .where(ScheduledStep.status == StepStatus.PENDING, takeable)
         .order_by(ScheduledStep.next_attempt_at, ScheduledStep.id)
         .limit(limit)
     )
@@ -93,6 +111,35 @@ async def claim_due(
         .returning(_steps.c.id)
     )
     return sorted((await session.execute(stmt)).scalars())
+
+
+async def renew(
+    session: AsyncSession,
+    step_ids: Sequence[int],
+    worker: str,
+    lease_until: datetime,
+    now: datetime,
+) -> list[int]:
+    """Extend `worker`'s claims on these steps to `lease_until`; the ids it still holds."""
+    result = await session.execute(
+        update(_steps)
+        .where(
+            _steps.c.id.in_(list(step_ids)),
+            _steps.c.status == StepStatus.PENDING,
+            _steps.c.claimed_by == worker,
+        )
+        .values(next_attempt_at=lease_until, updated_at=now)
+        .returning(_steps.c.id)
+    )
+    return sorted(result.scalars())
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending step may next be claimed (ix_steps_status_next_attempt)."""
+    stmt = select(func.min(ScheduledStep.next_attempt_at)).where(
+        ScheduledStep.status == StepStatus.PENDING
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def load_claimed(
@@ -124,8 +171,9 @@ async def load_claimed(
 async def settle(session: AsyncSession, step_id: int, worker: str, **values: Any) -> bool:
     """Record how a claimed step ended; False if it is no longer pending and held by `worker`.
 
-    Cancelled meanwhile (acknowledged, resolved) or taken over after its lease ran out: the
-    caller then plans nothing from what it believed.
+    Cancelled meanwhile (acknowledged, resolved) or taken over (its worker seen dead, or its
+    lease ran out): the caller then plans nothing from what it believed. A step left pending
+    with a new `next_attempt_at` (a retry, a deferral, a hand-back) wakes the scheduler then.
     """
     changed = await changed_rows(
         session,
@@ -138,6 +186,13 @@ async def settle(session: AsyncSession, step_id: int, worker: str, **values: Any
         .values(**values)
         .execution_options(synchronize_session=False),
     )
+    retry_at = values.get("next_attempt_at")
+    if (
+        changed
+        and retry_at is not None
+        and values.get("status", StepStatus.PENDING) == StepStatus.PENDING
+    ):
+        note_due(session, retry_at)
     return bool(changed)
 
 
@@ -146,7 +201,8 @@ async def reschedule(
 ) -> bool:
     """Move a pending step that is not being sent right now; False if it was not moved.
 
-    A step in flight keeps its lease: shortening it would let a second worker claim it.
+    A step in flight keeps its lease: shortening it would let a second worker claim it. A moved
+    step is held by nobody (`claimed_by` cleared): only steps in flight name a worker.
     """
     changed = await changed_rows(
         session,
@@ -156,8 +212,10 @@ async def reschedule(
             _steps.c.status == StepStatus.PENDING,
             or_(_steps.c.claimed_by.is_(None), _steps.c.next_attempt_at <= now),
         )
-        .values(due_at=due_at, next_attempt_at=due_at, updated_at=now, **fields),
+        .values(due_at=due_at, next_attempt_at=due_at, claimed_by=None, updated_at=now, **fields),
     )
+    if changed:
+        note_due(session, due_at)
     return bool(changed)
 
 
@@ -236,6 +294,8 @@ __all__ = [
     "insert",
     "load_claimed",
     "messages_of_kind",
+    "next_due",
+    "renew",
     "reschedule",
     "settle",
     "was_sent_to",

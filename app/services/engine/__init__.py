@@ -5,13 +5,16 @@ claims the due rows (`claim`, see `store.steps.claim_due`) and commits the claim
 calling Slack; each kind's handler, registered by `app.wiring` with `register_kind`, then sends
 its messages through `StepRun.post` (`run`), which saves every message's ts the moment Slack
 answers, so a retry skips what already went out. A Slack failure leaves the step pending with
-a backoff; a step claimed by a worker that died is claimed again when its lease runs out; a step
-sent more than a minute after its due time is flagged late (`tick`).
+a backoff. A worker renews its claims while it runs them (`claim.Holding`); a step held by a
+worker known dead (missed heartbeats, `app.store.workers`) is claimed again at once, and the
+lease is the last resort. A step sent more than a minute after its due time is flagged late
+(`tick`). Planning or moving a step tells the scheduler when it falls due, after the commit
+(`app.store.wakeups`), so pages go out on time rather than at the next poll.
 
 New kinds (review reminders, action-item nudges...) need only `schedule(...)` and a handler.
 """
 
-from app.services.engine.claim import new_worker_id
+from app.services.engine.claim import dead_after, new_worker_id, next_due
 from app.services.engine.kinds import Handler, register_kind, registered_kinds, schedule
 from app.services.engine.run import StepRun
 from app.services.engine.tick import TickReport, run_due_steps, run_now
@@ -20,7 +23,9 @@ __all__ = [
     "Handler",
     "StepRun",
     "TickReport",
+    "dead_after",
     "new_worker_id",
+    "next_due",
     "register_kind",
     "registered_kinds",
     "run_due_steps",

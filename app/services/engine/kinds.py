@@ -48,7 +48,9 @@ async def schedule(
     """Plan a step in the caller's transaction; returns its id, or None if `key` is taken.
 
     `key` makes scheduling idempotent: a second call with the same key for the same incident
-    (a retried setup, a replica racing) adds nothing while the first step is live.
+    (a retried setup, a replica racing) adds nothing while the first step is live. Once the
+    caller's transaction commits, the schedulers are told the step's due time (this process's
+    at once, other replicas' by NOTIFY on PostgreSQL): it is sent on time, not at a poll.
     """
     if kind not in _HANDLERS:
         raise ValueError(f"no handler for step kind {kind!r}")

@@ -1,22 +1,30 @@
-"""A scheduler tick: claim due steps, run each kind's handler, record how each ended."""
+"""A scheduler tick: claim due steps, run each kind's handler, record how each ended.
+
+Recording an outcome is retried for a few seconds (the database blinked); if it still fails,
+the step is handed back, due at once, so another attempt (which finds in Slack what this one
+already sent) follows within seconds instead of after the claim's lease.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Iterable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from app.context import BotContext
 from app.domain.escalation import is_late
 from app.domain.timeline import Kind
 from app.services import timeline
-from app.services.engine.claim import Claimed, claim, new_worker_id
+from app.services.engine.claim import Claimed, Holding, claim, new_worker_id, stop_worker
 from app.services.engine.kinds import handler_for
 from app.services.engine.run import StepRun
 from app.services.slack_errors import is_transient, slack_error
@@ -25,10 +33,12 @@ from app.store.models import StepStatus
 
 log = logging.getLogger(__name__)
 
-# A claim holds for LEASE_SECONDS (settings) before another worker may take the step; a handler
-# may run for this share of it, so it never overlaps the worker that takes over.
-STEP_TIMEOUT_SHARE = 0.8
 BACKOFF_BASE = timedelta(seconds=10)
+# A step that failed because the database did (not Slack) is tried again this soon.
+DATABASE_BACKOFF = timedelta(seconds=1)
+# Pauses between tries of recording an outcome, then of handing the step back.
+RECORD_RETRIES = (0.2, 0.5, 1.0)
+RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0)
 BACKOFF_MAX = timedelta(minutes=5)
 MAX_ATTEMPTS = 12  # about 40 minutes of retries before a step is given up and reported
 CLAIM_BATCH = 50
@@ -58,25 +68,31 @@ async def run_due_steps(
     """One scheduler tick: claim and send every due step, batch after batch, until none is due.
 
     Steps scheduled due "now" by a handler (the next level after an empty one) are picked up
-    by the next batch of the same tick.
+    by the next batch of the same tick. Without `worker` (tests, tools) the tick is a worker
+    of its own, stopped when it ends.
     """
     started = time.perf_counter()
+    own_worker = worker is None
     worker = worker or new_worker_id()
     report = TickReport()
     cache: dict[str, Any] = {}
     limit = asyncio.Semaphore(concurrency)
 
-    async def run(claimed: Claimed) -> None:
-        async with limit:
-            await _run_one(ctx, claimed, worker, cache, report)
+    async with Holding(ctx, worker).renewing() as holding:
 
-    # Bounded, so a handler that keeps planning steps due "now" cannot hold a tick forever.
-    for _ in range(MAX_BATCHES_PER_TICK):
-        claimed = await claim(ctx, worker, batch)
-        if not claimed:
-            break
-        report.claimed += len(claimed)
-        await asyncio.gather(*(run(item) for item in claimed))
+        async def run(claimed: Claimed) -> None:
+            async with limit:
+                await _run_one(ctx, claimed, worker, holding, cache, report)
+
+        # Bounded, so a handler that keeps planning steps due "now" cannot hold a tick forever.
+        for _ in range(MAX_BATCHES_PER_TICK):
+            claimed = await claim(ctx, worker, batch)
+            if not claimed:
+                break
+            report.claimed += len(claimed)
+            await asyncio.gather(*(run(item) for item in claimed))
+    if own_worker and report.claimed:
+        await _stopped(ctx, worker)
     report.seconds = time.perf_counter() - started
     if report.claimed:
         log.info(
@@ -98,13 +114,30 @@ async def run_now(ctx: BotContext, step_ids: Iterable[int]) -> TickReport:
     report = TickReport()
     claimed = await claim(ctx, worker, CLAIM_BATCH, list(step_ids))
     report.claimed = len(claimed)
-    for item in claimed:
-        await _run_one(ctx, item, worker, {}, report)
+    if not claimed:
+        return report
+    async with Holding(ctx, worker).renewing() as holding:
+        for item in claimed:
+            await _run_one(ctx, item, worker, holding, {}, report)
+    await _stopped(ctx, worker)
     return report
 
 
+async def _stopped(ctx: BotContext, worker: str) -> None:
+    """A one-off worker is done: if it could not hand a step back, others may take it now."""
+    try:
+        await stop_worker(ctx, worker)
+    except Exception as exc:  # noqa: BLE001 - it is then known dead after a few heartbeats
+        log.warning("could not mark worker %s stopped: %s", worker, exc)
+
+
 async def _run_one(
-    ctx: BotContext, claimed: Claimed, worker: str, cache: dict[str, Any], report: TickReport
+    ctx: BotContext,
+    claimed: Claimed,
+    worker: str,
+    holding: Holding,
+    cache: dict[str, Any],
+    report: TickReport,
 ) -> None:
     step, incident = claimed.step, claimed.incident
     if step.claimed_by != worker:
@@ -119,21 +152,57 @@ async def _run_one(
         data=dict(step.data or {}),
     )
     handler = handler_for(step.kind)
+    outcome: Callable[[], Awaitable[None]]
     try:
         if handler is None:
             raise LookupError(f"no handler for step kind {step.kind!r}")
-        async with asyncio.timeout(ctx.settings.lease_seconds * STEP_TIMEOUT_SHARE):
+        async with holding.running(step.id):
             await handler(run)
     except Exception as exc:  # noqa: BLE001 - any failure leaves the step for a retry
-        outcome: Awaitable[None] = _release(ctx, run, worker, exc, report)
+        outcome = functools.partial(_release, ctx, run, worker, exc, report)
     else:
-        outcome = _finish(ctx, run, worker, report)
-    try:
-        await outcome
-    except Exception:  # noqa: BLE001 - e.g. the database went away; the lease covers it
-        # The step stays claimed until its lease ends, then is tried again; what it already
-        # sent is saved, so the retry does not send it twice.
-        log.exception("step %s (%s): could not record its outcome", step.id, step.kind)
+        outcome = functools.partial(_finish, ctx, run, worker, report)
+    await _record(ctx, run, worker, outcome)
+
+
+async def _record(
+    ctx: BotContext, run: StepRun, worker: str, outcome: Callable[[], Awaitable[None]]
+) -> None:
+    """Record how a step ended, retrying briefly; failing that, hand the step back, due now.
+
+    Both are safe to repeat: each is one transaction guarded by the claim (`store.settle`).
+    """
+    step = run.step
+    for pause in (*RECORD_RETRIES, None):
+        try:
+            await outcome()
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. the database went away for a moment
+            log.warning("step %s (%s): could not record its outcome: %s", step.id, step.kind, exc)
+            if pause is not None:
+                await asyncio.sleep(pause)
+    for pause in (*RELEASE_RETRIES, None):
+        try:
+            now = ctx.clock.now()
+            async with ctx.sessions.begin() as session:
+                await store.settle(
+                    session,
+                    step.id,
+                    worker,
+                    claimed_by=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    last_error="its outcome could not be saved",
+                )
+            log.warning("step %s (%s) handed back for another attempt", step.id, step.kind)
+            return
+        except Exception as exc:  # noqa: BLE001 - still no database
+            if pause is None:
+                # It stays claimed until its lease ends or this worker is known dead or stops;
+                # what it sent is in Slack with its metadata, so the next attempt finds it.
+                log.error("step %s (%s) could not be handed back: %s", step.id, step.kind, exc)
+            else:
+                await asyncio.sleep(pause)
 
 
 async def _finish(ctx: BotContext, run: StepRun, worker: str, report: TickReport) -> None:
@@ -171,6 +240,22 @@ async def _finish(ctx: BotContext, run: StepRun, worker: str, report: TickReport
         report.deferred += 1
 
 
+def _database_failed(exc: BaseException) -> bool:
+    """The step failed because the database did (a message Slack took could not be saved).
+
+    SQLAlchemy wraps the driver's errors, except a refused connection (asyncpg raises the
+    socket's OSError as it is): that one is known by having come up through SQLAlchemy.
+    """
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    return isinstance(exc, OSError) and any(
+        str(frame.f_globals.get("__name__", "")).startswith("sqlalchemy.")
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
 async def _release(
     ctx: BotContext, run: StepRun, worker: str, exc: BaseException, report: TickReport
 ) -> None:
@@ -184,6 +269,8 @@ async def _release(
     else:
         log.exception("step %s (%s) crashed", step.id, step.kind, exc_info=exc)
     delay = min(BACKOFF_BASE * 2 ** max(step.attempts - 1, 0), BACKOFF_MAX)
+    if _database_failed(exc):
+        delay = DATABASE_BACKOFF
     values: dict[str, Any] = {
         "claimed_by": None,
         "last_error": error[:500],
