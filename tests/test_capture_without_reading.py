@@ -336,3 +336,25 @@ async def test_a_channel_keeps_only_its_newest_messages(
     assert methods(fake_slack) == ["conversations.history", "reactions.add"]
     [entry] = await entries(bot, "message")
     assert entry.text == "m0"
+
+
+async def test_an_integrations_message_is_kept_with_its_name_clipped_to_fit(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
+) -> None:
+    """A field longer than its column must not cost the row (nor the batch written with it)."""
+    channel = incident.channel_id
+    assert channel is not None
+    name = "Datadog " + "x" * 300
+    posted = ev.message(
+        fake_slack, channel, "CPU > 90%", subtype="bot_message", bot_id="B0DD", username=name
+    )
+    await send(slack, bot, posted)
+    await send(slack, bot, ev.added(fake_slack, channel, posted["ts"]))
+
+    assert methods(fake_slack) == ["reactions.add"]
+    [entry] = await entries(bot, "message")
+    assert (entry.text, entry.data["bot_id"], entry.data["username"]) == (
+        "CPU > 90%",
+        "B0DD",
+        name[:255],
+    )

@@ -114,6 +114,7 @@ def is_retry(request: AsyncBoltRequest) -> bool:
 
 # Messages people (or integrations) write, as opposed to joins, topic changes, pins...
 POSTED_SUBTYPES = frozenset({None, "bot_message", "file_share", "thread_broadcast", "me_message"})
+ID_MAX, NAME_MAX = 32, 255  # the columns of ChannelMessage
 
 
 def _heard(channel: str, message: dict[str, Any]) -> HeardMessage:
@@ -122,26 +123,27 @@ def _heard(channel: str, message: dict[str, Any]) -> HeardMessage:
     return HeardMessage(
         channel=channel,
         ts=ts,
-        user=_text_or_none(message.get("user")),
+        user=_text_or_none(message.get("user"), ID_MAX),
         text=str(message.get("text") or ""),
         files=tuple(captured.file_names(message.get("files"))),
-        thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts != ts else None,
-        bot_id=_text_or_none(message.get("bot_id")),
-        username=_text_or_none(message.get("username")),
+        thread_ts=thread_ts if is_slack_ts(thread_ts) and thread_ts != ts else None,
+        bot_id=_text_or_none(message.get("bot_id"), ID_MAX),
+        username=_text_or_none(message.get("username"), NAME_MAX),
     )
 
 
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _text_or_none(value: Any, most: int) -> str | None:
+    """A string field as stored (clipped to its column), or None."""
+    return value[:most] if isinstance(value, str) and value else None
 
 
 def parse_posted(body: dict[str, Any]) -> HeardMessage | None:
     """A new message someone wrote; None for every other `message` event."""
     event = body.get("event") or {}
-    channel = event.get("channel")
-    if event.get("subtype") not in POSTED_SUBTYPES or event.get("hidden"):
+    channel, subtype = event.get("channel"), event.get("subtype")
+    if not (subtype is None or isinstance(subtype, str)) or subtype not in POSTED_SUBTYPES:
         return None
-    if not isinstance(channel, str) or not is_slack_ts(event.get("ts")):
+    if event.get("hidden") or not isinstance(channel, str) or not is_slack_ts(event.get("ts")):
         return None
     return _heard(channel, event)
 
