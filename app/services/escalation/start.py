@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
@@ -89,25 +89,6 @@ async def release_first_pages(ctx: BotContext, incident: Incident) -> None:
         ids = list(released.scalars())
     if ids:
         await engine.run_now(ctx, ids)
-
-
-async def start_escalation(ctx: BotContext, incident: Incident) -> None:
-    """Plan the escalation of an incident declared without one (declared before escalation was
-    planned at declaration), then send its due pages now. Safe to call again."""
-    if not incident.is_open:
-        return
-    async with ctx.sessions.begin() as session:
-        planned_before = await session.execute(
-            select(ScheduledStep.id)
-            .where(
-                ScheduledStep.incident_id == incident.id,
-                ScheduledStep.kind.in_(ESCALATION_KINDS),
-            )
-            .limit(1)
-        )
-        if planned_before.first() is None:
-            await plan_escalation(session, incident, ctx.clock.now())
-    await release_first_pages(ctx, incident)
 
 
 async def schedule_page(
