@@ -13,6 +13,7 @@ the declaration, and minus the kill), pages lost (an L1 page that never arrived)
 doubled (a step message Slack holds twice), and channels doubled.
 
     python -m bench.kills [--kills 20] [--latency 0.2] [--database-url postgresql://...]
+                          [--env WORKER_HEARTBEAT_SECONDS=1 ...]
 """
 
 from __future__ import annotations
@@ -253,13 +254,15 @@ async def orphan_channels(fake: FakeSlack, sessions: Any) -> int:
     )
 
 
-async def main(kills: int, latency: float, database_url: str | None, wait: float) -> int:
+async def main(
+    kills: int, latency: float, database_url: str | None, wait: float, env: dict[str, str]
+) -> int:
     async with database(database_url) as url, fake_slack(latency) as fake:
         fake.add_channel("incidents", members=["UOTHER"])
         announce = next(c.id for c in fake.channels.values() if c.name == "incidents")
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        bot = Bot(fake, url, {"INCIDENTS_CHANNEL": announce})
+        bot = Bot(fake, url, {"INCIDENTS_CHANNEL": announce, **env})
         await bot.start()
         rounds: list[Round] = []
         started = time.perf_counter()
@@ -275,7 +278,10 @@ async def main(kills: int, latency: float, database_url: str | None, wait: float
         doubled = doubled_pages(fake)
 
     lost = [r for r in rounds if r.complete_at is None]
-    print(f"{kills} SIGKILLs, fake Slack latency {latency * 1000:.0f} ms, {seconds:.0f} s")
+    settings = " ".join(f"{k}={v}" for k, v in env.items()) or "default settings"
+    print(
+        f"{kills} SIGKILLs, fake Slack latency {latency * 1000:.0f} ms, {settings}, {seconds:.0f} s"
+    )
     report(rounds)
     print(
         f"pages lost: {len(lost)}   pages doubled: {doubled}   channels doubled: {extra_channels}"
@@ -322,5 +328,7 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per Slack answer")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--timeout", type=float, default=60.0, help="per wait, seconds")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the bot")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.kills, args.latency, args.database_url, args.timeout)))
+    env = dict(item.split("=", 1) for item in args.env)
+    sys.exit(asyncio.run(main(args.kills, args.latency, args.database_url, args.timeout, env)))

@@ -183,3 +183,21 @@ async def test_an_alert_incidents_setup_notice_goes_to_a_channel_never_to_the_bo
     assert told
     [notice] = notices(fake_slack, told)
     assert incident.public_id in notice["text"]
+
+
+async def test_slack_failing_for_long_is_told_once_and_the_setup_still_finishes_by_itself(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    fake_slack.server_error_next("conversations.create", times=10)  # five attempts' worth
+    view = await open_modal(slack, fake_slack, bot)
+    await submit(slack, bot, view, title="Long outage", severity="P2")
+    for _ in range(15):
+        [incident] = await incidents(bot)
+        if incident.setup_complete:
+            break
+        await after_backoff(bot, clock, minutes=1)
+    assert incident.setup_complete and incident.setup_error is None
+    [delayed] = notices(fake_slack, "UREPORTER")
+    assert "keeps retrying by itself" in delayed["text"]
+    [step] = await setup_steps(bot)
+    assert step.status == StepStatus.SENT and step.attempts == 6
