@@ -6,6 +6,7 @@ against the fake Slack; events are built from what the fake holds."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
@@ -23,10 +24,11 @@ from app.store import channel_messages as store
 from app.store.models import ChannelMessage, Incident
 from tests import slack_builders as build
 from tests import slack_events as ev
-from tests.conftest import make_settings
+from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
 from tests.fakeslack import FakeSlack
+from tests.outage import DatabaseOutage
 from tests.slack_requests import SlackSender
-from tests.test_declare import open_modal, submit
+from tests.test_declare import incidents, open_modal, submit
 from tests.test_timeline import confirmations, entries, send
 
 
@@ -358,3 +360,36 @@ async def test_an_integrations_message_is_kept_with_its_name_clipped_to_fit(
         "B0DD",
         name[:255],
     )
+
+
+async def test_a_message_heard_while_the_database_was_down_is_acked_and_still_captured(
+    tmp_path: Path, database_url: str, fake_slack: FakeSlack, clock: ManualClock
+) -> None:
+    """Keeping a message happens after the ack, and a message that could not be kept costs
+    nothing but a read when someone flags it."""
+    async with DatabaseOutage(database_url, tmp_path) as outage:
+        bot = wiring.build(make_settings(fake_slack, outage.url), load_policy(None), clock)
+        await clean(bot)
+        try:
+            async with serve_bot(bot) as url:
+                slack = SlackSender(url, SIGNING_SECRET, fake_slack)
+                view = await open_modal(slack, fake_slack, bot)
+                await submit(slack, bot, view, title="Checkout errors", severity="P1")
+                [incident] = await incidents(bot)
+                channel = incident.channel_id
+                assert channel is not None
+                await bot.workspace_url()
+
+                await outage.down(bot.engine)
+                ts = fake_slack.add_message(channel, "Failing over to eu-west", user="ULEAD")
+                await send(slack, bot, build.message_event(fake_slack, channel, ts))  # acked
+                await outage.up()
+
+                fake_slack.calls.clear()
+                await send(slack, bot, ev.added(fake_slack, channel, ts))
+                await slack.close()
+            assert methods(fake_slack) == ["conversations.history", "reactions.add"]
+            [entry] = await entries(bot, "message")
+            assert entry.text == "Failing over to eu-west"
+        finally:
+            await bot.close()
