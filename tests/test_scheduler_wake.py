@@ -20,11 +20,11 @@ from app import wiring
 from app.clock import SystemClock
 from app.context import BotContext
 from app.domain.escalation import PAGE
+from app.sandbox.fakeslack import FakeSlack
 from app.services import engine
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep
 from tests.conftest import ROOT, serve_bot
-from tests.fakeslack import FakeSlack
 
 POLICY = str(ROOT / "tests" / "policies" / "escalation.yml")
 FALLBACK = 60  # seconds: ESCALATION_TICK_SECONDS for every test here

@@ -18,12 +18,12 @@ from app import wiring
 from app.clock import ManualClock, SystemClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
 from app.services.engine import dead_after, run_due_steps
 from app.services.engine.claim import claim, stop_worker
 from app.store import steps as step_store
 from app.store import workers as worker_store
 from tests.conftest import clean, make_settings, serve_bot
-from tests.fakeslack import FakeSlack
 from tests.outage import DatabaseOutage
 from tests.test_scheduler_wake import (
     POLICY,

@@ -42,7 +42,7 @@ RELEASE_RETRIES = (0.5, 1.0, 2.0, 4.0)
 BACKOFF_MAX = timedelta(minutes=5)
 MAX_ATTEMPTS = 12  # about 40 minutes of retries before a step is given up and reported
 CLAIM_BATCH = 50
-MAX_BATCHES_PER_TICK = 200
+MAX_CLAIMS_PER_PASS = 1000
 CONCURRENCY = 16
 
 
@@ -64,33 +64,26 @@ async def run_due_steps(
     worker: str | None = None,
     batch: int = CLAIM_BATCH,
     concurrency: int = CONCURRENCY,
+    woken: asyncio.Event | None = None,
+    claiming: Callable[[], bool] = lambda: True,
 ) -> TickReport:
-    """One scheduler tick: claim and send every due step, batch after batch, until none is due.
+    """One scheduler pass: claim and send every due step until none is due and none runs.
 
-    Steps scheduled due "now" by a handler (the next level after an empty one) are picked up
-    by the next batch of the same tick. Without `worker` (tests, tools) the tick is a worker
-    of its own, stopped when it ends.
+    Steps are claimed only as slots free up (so every claimed step runs, its lease renewed),
+    and claimed again whenever a step ends or `woken` is set (the scheduler's alarm): a slow
+    step (a call waiting out Slack's rate limit) never holds back a step due after it. Steps
+    scheduled due "now" by a handler (the next level after an empty one) are picked up by the
+    same pass. Once `claiming()` turns false (the scheduler stops), the steps running finish
+    and nothing more is claimed. Without `worker` (tests, tools) the pass is a worker of its
+    own, stopped when it ends.
     """
     started = time.perf_counter()
     own_worker = worker is None
     worker = worker or new_worker_id()
     report = TickReport()
-    cache: dict[str, Any] = {}
-    limit = asyncio.Semaphore(concurrency)
 
     async with Holding(ctx, worker).renewing() as holding:
-
-        async def run(claimed: Claimed) -> None:
-            async with limit:
-                await _run_one(ctx, claimed, worker, holding, cache, report)
-
-        # Bounded, so a handler that keeps planning steps due "now" cannot hold a tick forever.
-        for _ in range(MAX_BATCHES_PER_TICK):
-            claimed = await claim(ctx, worker, batch)
-            if not claimed:
-                break
-            report.claimed += len(claimed)
-            await asyncio.gather(*(run(item) for item in claimed))
+        await _claim_and_run(ctx, worker, holding, report, batch, concurrency, woken, claiming)
     if own_worker and report.claimed:
         await _stopped(ctx, worker)
     report.seconds = time.perf_counter() - started
@@ -106,6 +99,65 @@ async def run_due_steps(
             report.seconds,
         )
     return report
+
+
+async def _claim_and_run(
+    ctx: BotContext,
+    worker: str,
+    holding: Holding,
+    report: TickReport,
+    batch: int,
+    concurrency: int,
+    woken: asyncio.Event | None,
+    claiming: Callable[[], bool],
+) -> None:
+    cache: dict[str, Any] = {}
+    running: set[asyncio.Task[None]] = set()
+    claims = 0
+    try:
+        while True:
+            # Bounded, so handlers that keep planning steps due "now" cannot hold a pass
+            # forever: past the bound (or once told to stop), what runs finishes, and that is all.
+            more = claims < MAX_CLAIMS_PER_PASS and claiming()
+            wanted = min(batch, concurrency - len(running)) if more else 0
+            if wanted > 0:
+                claims += 1
+                if woken is not None:
+                    woken.clear()
+                claimed = await claim(ctx, worker, wanted)
+                report.claimed += len(claimed)
+                running |= {
+                    asyncio.create_task(_run_one(ctx, item, worker, holding, cache, report))
+                    for item in claimed
+                }
+                if len(claimed) == wanted:
+                    continue  # maybe more are due: claim again while slots are free
+            elif woken is not None:
+                woken.clear()  # no free slot: the next one to free up claims anyway
+            if not running:
+                break
+            running -= await _next_event(running, woken if more else None)
+    except BaseException:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        raise
+
+
+async def _next_event(
+    running: set[asyncio.Task[None]], woken: asyncio.Event | None
+) -> set[asyncio.Task[None]]:
+    """Wait until a step ends or the alarm rings; the steps that ended."""
+    waiters: set[asyncio.Future[Any]] = set(running)
+    alarm = None if woken is None else asyncio.ensure_future(woken.wait())
+    if alarm is not None:
+        waiters.add(alarm)
+    try:
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if alarm is not None and not alarm.done():
+            alarm.cancel()
+    return {task for task in running if task in done}
 
 
 async def run_now(ctx: BotContext, step_ids: Iterable[int]) -> TickReport:
