@@ -11,10 +11,10 @@ import pytest
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.engine import run_due_steps
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import incidents, open_modal, submit
 
 ESCALATION_POLICY = str(ROOT / "tests" / "policies" / "escalation.yml")

@@ -11,12 +11,12 @@ from app import wiring
 from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender, modal_values
 from app.services.engine import run_due_steps
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
-from tests.fakeslack import FakeSlack
 from tests.outage import DatabaseOutage
-from tests.slack_requests import SlackSender, modal_values
 from tests.test_declare import incidents, open_modal
 
 

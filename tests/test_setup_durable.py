@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.engine import run_due_steps
 from app.store.models import ScheduledStep, StepStatus
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import posts_to
-from tests.slack_requests import SlackSender
 from tests.test_alerts import TOKEN, alertmanager, am_alert, poster
 from tests.test_declare import incidents, open_modal, submit
 

@@ -26,7 +26,7 @@ from app.services.engine import StepRun
 from app.services.engine.run import STEP_MESSAGE_EVENT
 from app.services.escalation.start import CHANNEL, schedule_page, schedule_update_reminder
 from app.services.escalation.targets import paged_levels, resolve_targets
-from app.services.slack_errors import slack_error
+from app.services.slack_errors import is_transient, slack_error
 from app.services.slack_messages import find_tagged, metadata
 from app.store.models import Incident, ScheduledStep, StepMessage, StepStatus
 from app.ui import escalation as eb
@@ -242,9 +242,15 @@ async def copy_page(run: StepRun) -> None:
     else:
         answered = run.incident.acknowledged_at is not None or not run.incident.is_open
         message = eb.notice(copy) if answered else eb.with_ack_button(copy, run.incident)
-        posted = await run.ctx.slack.chat_postMessage(
-            channel=channel, text=copy, blocks=message.blocks, metadata=tag
-        )
+        try:
+            posted = await run.ctx.slack.chat_postMessage(
+                channel=channel, text=copy, blocks=message.blocks, metadata=tag
+            )
+        except SlackApiError as exc:
+            if is_transient(exc):
+                raise  # retried; the retry looks for it first
+            run.cancel(f"refused: {slack_error(exc)}")  # archived meanwhile, say: the DMs stand
+            return
         ts = str(posted["ts"])
     saved = StepMessage(
         step_id=page_id,
