@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
+from app.sandbox.fakeslack import FakeSlack
 from bench.common import (
     SECRET,
     bot_argv,
@@ -33,7 +34,6 @@ from bench.common import (
     summary_ms,
     timed,
 )
-from tests.fakeslack import FakeSlack
 
 CONCURRENCY = (1, 20)
 

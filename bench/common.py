@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakeslack import FakeSlack
+from app.sandbox.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench-token"

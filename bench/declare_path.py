@@ -20,10 +20,10 @@ from app import wiring
 from app.clock import SystemClock
 from app.config.policy_loader import load_policy
 from app.config.settings import Settings
+from app.sandbox.sender import SlackSender, modal_values
 from app.store.migrate import upgrade
 from bench.common import POLICY, SECRET, TOKEN, fake_slack, summary_ms
 from tests.conftest import serve_bot
-from tests.slack_requests import SlackSender, modal_values
 
 
 def rounds(starts: list[float], latency: float) -> int:

@@ -12,8 +12,8 @@ import sys
 
 from aiohttp import web
 
+from app.sandbox.fakeslack import FakeSlack
 from bench.common import TOKEN, USERS
-from tests.fakeslack import FakeSlack
 
 
 async def main(latency: float) -> None:

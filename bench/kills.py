@@ -35,13 +35,13 @@ import httpx
 from sqlalchemy import select
 
 from app.config.settings import normalize_database_url
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.fakeslack.server import Call
+from app.sandbox.sender import SlackSender, modal_values
 from app.store.db import make_engine, make_sessionmaker
 from app.store.models import Incident
 from bench.common import SECRET, bot_argv, bot_env, fake_slack, free_port
 from tests.conftest import reset_schema
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.server import Call
-from tests.slack_requests import SlackSender, modal_values
 
 Match = Callable[[Call], bool]
 

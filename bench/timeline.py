@@ -7,8 +7,8 @@
 
 The bot runs as it does in production, in its own process: `python -m app serve` (migrations,
 uvicorn, the real Starlette + Bolt app). This process plays Slack on both sides: the fake Web API
-(tests/fakeslack, every answer delayed by --latency; with --tier-scale it enforces Slack's rate
-tiers, windows multiplied by the scale, and the bot paces its calls at the same scale) and the
+(app/sandbox/fakeslack, every answer delayed by --latency; with --tier-scale it enforces Slack's
+rate tiers, windows multiplied by the scale, and the bot paces its calls at the same scale) and the
 Events API. First the bot hears N messages posted in one incident channel (`message` events; not
 with --unheard, where the messages predate the bot and each capture must read Slack). Then N
 signed `reaction_added` events, one per message, with at most --concurrency requests in flight.
@@ -60,14 +60,15 @@ from sqlalchemy import func, select  # noqa: E402
 from app import wiring  # noqa: E402
 from app.config.policy_loader import load_policy  # noqa: E402
 from app.config.settings import Settings, normalize_database_url  # noqa: E402
+from app.sandbox import builders as slack_builders  # noqa: E402
+from app.sandbox.fakeslack import FakeSlack  # noqa: E402
+from app.sandbox.sender import SlackSender  # noqa: E402
 from app.services.declare import DeclareRequest, declare  # noqa: E402
 from app.store import incidents as store  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import ChannelMessage, TimelineEntry  # noqa: E402
-from tests import slack_builders, slack_events  # noqa: E402
+from tests import slack_events  # noqa: E402
 from tests.conftest import manifest_bot_scopes  # noqa: E402
-from tests.fakeslack import FakeSlack  # noqa: E402
-from tests.slack_requests import SlackSender  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret"

@@ -21,11 +21,11 @@ from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.config.settings import Settings, normalize_database_url
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.migrate import upgrade
 from app.store.models import Base
 from app.web import create_web_app
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-test-token"

@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.models import ActionItem, Incident, TimelineEntry
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
 

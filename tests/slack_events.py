@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests import slack_builders as build
-from tests.fakeslack import FakeSlack
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
 
 
 def added(

@@ -27,10 +27,10 @@ from app.clock import ManualClock
 from app.config.settings import ALERT_TOKEN_SOURCES, ConfigError, load_settings
 from app.context import BotContext
 from app.domain.policy import ALERT_SOURCES
+from app.sandbox.fakeslack import FakeSlack
 from app.services import alerts as alert_service
 from app.store.models import AlertLink, Incident, TimelineEntry
 from tests.conftest import ROOT, serve_bot
-from tests.fakeslack import FakeSlack
 from tests.test_alerts import (
     TOKEN,
     Post,

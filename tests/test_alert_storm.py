@@ -19,10 +19,10 @@ import pytest_asyncio
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
 from app.services.engine import run_due_steps
 from app.store.models import Incident
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.test_alert_intake_safety import batch, critical, kinds
 from tests.test_alerts import TOKEN, Post, incidents, poster
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
 from app.store.models import AlertLink, Incident, TimelineEntry
-from tests.fakeslack import FakeSlack
 from tests.running import ESCALATION_KINDS
 from tests.test_declare import not_startup
 

@@ -10,7 +10,6 @@ Slack's channel members (`conversations.members`) and users (`users.info`).
 from __future__ import annotations
 
 import asyncio
-
 import copy
 import logging
 from datetime import UTC, datetime, timedelta
@@ -20,11 +19,12 @@ import pytest
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.action_items import send_action_item_reminder
 from app.services.engine import run_due_steps
 from app.store.models import Incident
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import (
     click,
     command,
@@ -38,7 +38,6 @@ from tests.running import (
     resolve_values,
     summary,
 )
-from tests.slack_requests import SlackSender
 
 pytestmark = pytest.mark.policy(str(ROOT / "tests" / "policies" / "escalation.yml"))
 

@@ -16,18 +16,18 @@ from app import wiring
 from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import lifecycle
 from app.services.capture import Capture, Outcome
 from app.services.channel_messages import RESOLVED_RETENTION, ChannelMessages
 from app.services.message_events import Reaction
 from app.store import channel_messages as store
 from app.store.models import ChannelMessage, Incident
-from tests import slack_builders as build
 from tests import slack_events as ev
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
-from tests.fakeslack import FakeSlack
 from tests.outage import DatabaseOutage
-from tests.slack_requests import SlackSender
 from tests.test_declare import incidents, open_modal, submit
 from tests.test_timeline import confirmations, entries, send
 

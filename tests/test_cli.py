@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from app.sandbox.fakeslack import FakeSlack
 from tests.conftest import SIGNING_SECRET, TOKEN
-from tests.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,9 +15,9 @@ from app.cli.common import Command
 from app.config.policy_loader import load_policy
 from app.config.slack_scopes import BOT_SCOPES
 from app.domain.simulation import empty_levels
+from app.sandbox.fakeslack import FakeSlack
 from app.store.migrate import upgrade
 from tests.conftest import ROOT, TOKEN, USERS, manifest_bot_scopes
-from tests.fakeslack import FakeSlack
 from tests.test_cli import run_cli
 
 HEAD = max(path.stem for path in (ROOT / "migrations" / "versions").glob("0*.py"))

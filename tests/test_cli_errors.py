@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from app.sandbox.fakeslack import FakeSlack
 from tests.conftest import TOKEN
-from tests.fakeslack import FakeSlack
 from tests.test_cli import run_cli
 
 SLACK = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "s"}

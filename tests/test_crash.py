@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender, modal_values
 from app.store.models import Incident
 from tests.conftest import SIGNING_SECRET, TOKEN
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender, modal_values
 
 ROOT = Path(__file__).resolve().parents[1]
 

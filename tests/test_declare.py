@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender, modal_values
 from app.store.models import Incident, TimelineEntry
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender, modal_values
 
 
 def not_startup(calls: list) -> list:

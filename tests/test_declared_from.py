@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import declared_from
 from app.store.models import Incident
-from tests.fakeslack import FakeSlack
 from tests.running import reload
-from tests.slack_requests import SlackSender
 from tests.test_declare import incidents, submit
 
 

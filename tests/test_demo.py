@@ -16,8 +16,8 @@ from app.config.policy_loader import load_policy
 from app.demo.page import STATIC
 from app.demo.run import Demo, running_demo
 from app.demo.workspace import seed
+from app.sandbox.fakeslack import FakeSlack
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 
 
 @pytest_asyncio.fixture

@@ -60,7 +60,6 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "demo", "--port", str(free_port()), "--data", str(tmp_path)],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},  # TEMP until the fake moves into app/
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

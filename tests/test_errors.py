@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.db import make_engine, make_sessionmaker
 from app.store.models import Incident
-from tests.fakeslack import FakeSlack
 from tests.running import (
     click,
     command,
@@ -25,7 +26,6 @@ from tests.running import (
     reload,
     summary,
 )
-from tests.slack_requests import SlackSender
 
 UNREACHABLE = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
 

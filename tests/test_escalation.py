@@ -17,14 +17,14 @@ from sqlalchemy import select, update
 from app import wiring
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import escalation
 from app.services.engine import TickReport, run_due_steps
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, Status, StepMessage, TimelineEntry
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import click, join
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
 POLICY = str(ROOT / "tests" / "policies" / "escalation.yml")

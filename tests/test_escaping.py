@@ -4,7 +4,7 @@ or carried by an alert, reaches Slack as literal text, in the channel and in the
 L1..L4; a note cannot forge a section of the post-mortem; a title of invisible characters is
 refused.
 
-Slash command text arrives as Slack sends it (tests/slack_builders.py escapes it the way Slack
+Slash command text arrives as Slack sends it (app/sandbox/builders.py escapes it the way Slack
 does: `<!channel>` stands for a typed @channel, `<@UCEO>` for a person picked from the menu);
 modal inputs arrive as typed.
 """
@@ -22,13 +22,13 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import FORM, SlackSender
 from app.services.engine import run_due_steps
 from app.store.models import Incident
-from tests import slack_builders as build
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import command, declare, entries, items, posts_to, reload, resolve, summary
-from tests.slack_requests import FORM, SlackSender
 from tests.test_alerts import TOKEN, alertmanager, am_alert, poster, sentry_event_alert
 from tests.test_declare import open_modal, submit
 

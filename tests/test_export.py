@@ -10,11 +10,11 @@ from pathlib import Path
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.documents import record_by_public_id, render
 from tests.conftest import TOKEN
-from tests.fakeslack import FakeSlack
 from tests.running import click, command, declare, items, join, reload, resolve, summary
-from tests.slack_requests import SlackSender
 from tests.test_cli import run_cli
 
 EXPECTED_LOG = """\

@@ -21,6 +21,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.config.policy_loader import load_policy
 from app.config.runbooks import load_runbooks
+from app.sandbox.fakeslack import DEFAULT_SPEC_DIR, GENERIC_ERRORS, FakeSlack, SlackSpec
+from app.sandbox.fakeslack.registry import HANDLERS
 from app.services.timeline import Kind
 from app.store.models import ActionItem, Incident, TimelineEntry
 from app.ui import escalation as eb
@@ -30,8 +32,6 @@ from app.ui import timeline as timeline_view
 from app.ui.declare import declare_modal
 from app.ui.runbooks import runbook_checklist
 from app.ui.summary import announcement, summary_message
-from tests.fakeslack import DEFAULT_SPEC_DIR, GENERIC_ERRORS, FakeSlack, SlackSpec
-from tests.fakeslack.registry import HANDLERS
 
 TOKEN = "xoxb-test"
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"

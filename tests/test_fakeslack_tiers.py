@@ -16,8 +16,8 @@ import pytest_asyncio
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
-from tests.fakeslack.tiers import SPECIAL_RULES, TIER_RULES
+from app.sandbox.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
+from app.sandbox.fakeslack.tiers import SPECIAL_RULES, TIER_RULES
 
 TOKEN = "xoxb-tiers"
 SCALE = 0.01  # Tier 2: 20 calls in 0.6 s

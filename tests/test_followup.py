@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from app.clock import ManualClock
 from app.context import BotContext
 from app.domain import reminders
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.action_items import send_action_item_reminder
 from app.services.review import send_review_reminder
 from app.ui.followup import ACTION_ITEM_DONE_ACTION, REVIEW_HELD_ACTION
-from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
     click,
@@ -29,7 +30,6 @@ from tests.running import (
     summary,
     summary_text,
 )
-from tests.slack_requests import SlackSender
 
 # ------------------------------------------------------------------------------ action items
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.context import BotContext
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.models import Incident
-from tests import slack_builders as build
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import not_startup
 
 FORM = "application/x-www-form-urlencoded"

@@ -10,8 +10,8 @@ import pytest
 from app.clock import ManualClock
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
+from app.sandbox.fakeslack import FakeSlack
 from app.store.db import make_engine
-from tests.fakeslack import FakeSlack
 
 
 async def probe(server: str, path: str = "/health") -> httpx.Response:

@@ -12,9 +12,9 @@ import pytest
 
 from app.context import BotContext
 from app.logs import configure, incident_context
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from tests.conftest import SIGNING_SECRET, TOKEN
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
 

@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
+from app.sandbox.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
+from app.sandbox.sender import SlackSender
 from tests import slack_events as ev
 from tests.conftest import ROOT
-from tests.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
-from tests.slack_requests import SlackSender
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 # files_upload_v2 is slack-sdk's helper over these two methods.

@@ -18,8 +18,8 @@ from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from tests.test_declare import open_modal, submit
 
 Scrape = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import people
-from tests.fakeslack import FakeSlack
 from tests.running import command, declare
-from tests.slack_requests import SlackSender
 
 
 def drafts(fake: FakeSlack) -> list[str]:

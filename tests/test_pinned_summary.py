@@ -9,11 +9,11 @@ import pytest
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.models import Incident
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import click, declare, resolve, summary, summary_text
-from tests.slack_requests import SlackSender
 
 pytestmark = pytest.mark.policy(str(ROOT / "tests" / "policies" / "escalation.yml"))
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from app.clock import ManualClock
 from app.context import BotContext
 from app.domain import reminders
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services.engine import run_due_steps
 from app.store.models import ScheduledStep, StepStatus
-from tests.fakeslack import FakeSlack
 from tests.running import click, command, declare, resolve
-from tests.slack_requests import SlackSender
 
 
 async def steps_of(bot: BotContext, kind: str) -> list[ScheduledStep]:

@@ -24,15 +24,15 @@ from sqlalchemy import select
 from app.config.settings import ConfigError, load_settings
 from app.context import BotContext
 from app.logs import BODY_LOGGERS, configure
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import FORM, SlackSender, modal_values
 from app.server import http_servers, run_http
 from app.services.replays import RETENTION
 from app.store.models import Incident, RequestSignature, TimelineEntry
 from app.web import create_web_app
-from tests import slack_builders as build
 from tests import slack_events as ev
 from tests.conftest import SIGNING_SECRET, TOKEN
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import FORM, SlackSender, modal_values
 from tests.test_declare import open_modal, submit
 
 # ------------------------------------------------------------------------------------ helpers

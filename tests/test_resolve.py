@@ -8,8 +8,9 @@ from datetime import timedelta
 from app.clock import ManualClock
 from app.context import BotContext
 from app.domain.formatting import duration_text
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.ui.followup import REVIEW_HELD_ACTION
-from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
     command,
@@ -23,7 +24,6 @@ from tests.running import (
     summary,
     summary_text,
 )
-from tests.slack_requests import SlackSender
 
 
 async def test_resolve_form_asks_for_the_incident_log_fields(

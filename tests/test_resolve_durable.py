@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender, modal_values
 from app.services.engine import run_due_steps
 from app.store.models import ScheduledStep, StepStatus, TimelineEntry
 from tests.conftest import SIGNING_SECRET
-from tests.fakeslack import FakeSlack
 from tests.running import declare, reload, resolve, resolve_values
-from tests.slack_requests import SlackSender, modal_values
 from tests.test_crash import _free_port, bot_process, saved, until
 
 

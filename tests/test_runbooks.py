@@ -14,11 +14,11 @@ from app.config.runbooks import load_runbooks
 from app.config.settings import ConfigError, load_settings
 from app.context import BotContext
 from app.domain.runbooks import RunbookError
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender, modal_values
 from app.store.models import Incident, TimelineEntry
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import join
-from tests.slack_requests import SlackSender, modal_values
 from tests.test_declare import incidents, open_modal
 
 PLAN = ROOT.parent / "shared" / "incident-response-plan.md"

@@ -10,13 +10,14 @@ import json
 import pytest
 
 from app.context import BotContext
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.ui.summary import (
     ACKNOWLEDGE_ACTION,
     CHANGE_SEVERITY_ACTION,
     CHANGE_STATUS_ACTION,
     RESOLVE_ACTION,
 )
-from tests.fakeslack import FakeSlack
 from tests.running import (
     buttons,
     click,
@@ -31,7 +32,6 @@ from tests.running import (
     summary,
     summary_text,
 )
-from tests.slack_requests import SlackSender
 
 # ------------------------------------------------------------------------------------ status
 

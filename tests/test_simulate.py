@@ -20,10 +20,10 @@ from app.context import BotContext
 from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
 from app.domain.policy import EscalationLevel, Policy
 from app.domain.simulation import MAX_REMINDERS, simulate
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.store.models import StepStatus
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_cli import run_cli
 
 POLICIES = {

@@ -1,6 +1,6 @@
 """The suite's request builders produce what Slack publishes, key by key.
 
-Each body a test sends the bot comes from `tests.slack_builders`; here every builder's output,
+Each body a test sends the bot comes from `app.sandbox.builders`; here every builder's output,
 made from what the bot really posted or opened, is compared with Slack's published example in
 `../shared/slack-payloads/` (see its README): the same keys at every level, values of the same
 JSON type, `${NAME}` placeholders standing for any value of the type their name says. A builder
@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from app.context import BotContext
-from tests import slack_builders as build
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from tests import slack_events as ev
 from tests.conftest import ROOT
-from tests.fakeslack import FakeSlack
 from tests.running import declare, summary
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal
 
 PAYLOADS = ROOT.parent / "shared" / "slack-payloads"

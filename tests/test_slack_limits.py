@@ -30,10 +30,10 @@ from app.runtime.slack_limits import (
     priority_of,
     slack_priority,
 )
+from app.sandbox.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
+from app.sandbox.fakeslack.tiers import SPECIAL_RULES, TIER_RULES
 from app.services.slack_errors import is_transient, slack_error
 from tests.conftest import make_settings
-from tests.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
-from tests.fakeslack.tiers import SPECIAL_RULES, TIER_RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS_DIR = DEFAULT_SPEC_DIR / "methods"

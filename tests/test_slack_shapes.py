@@ -33,6 +33,8 @@ from app.domain.command_text import (
     parse_user_mention,
     plain_text,
 )
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import setup
 from app.services.declare import DeclareRequest, declare
 from app.slack.payloads import MAX_DEPTH, MalformedPayload, check_body
@@ -41,8 +43,6 @@ from app.ui import modals
 from app.ui.declare import DECLARE_CALLBACK
 from app.ui.escalation import ACK_ACTION
 from tests import running
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "shared" / "slack-payloads"
@@ -636,7 +636,7 @@ async def summary_message(bot: BotContext, incident: Incident) -> dict[str, Any]
 async def test_a_click_on_acknowledge_in_the_published_shape_acknowledges_the_incident(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, incident: Incident
 ) -> None:
-    """Built from the pinned summary the bot posted (tests/slack_builders.py, whose output
+    """Built from the pinned summary the bot posted (app/sandbox/builders.py, whose output
     tests/test_slack_builders.py compares with the published block_actions body)."""
     fake_slack.channels[str(incident.channel_id)].members.add("UONCALL")
     pinned = running.summary(fake_slack, incident)

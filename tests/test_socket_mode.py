@@ -11,11 +11,11 @@ import pytest
 import pytest_asyncio
 
 from app.context import BotContext
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
 from app.server import ObservedSocketModeHandler, socket_mode_handler
 from app.web import create_web_app
-from tests import slack_builders as build
 from tests.conftest import APP_TOKEN
-from tests.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.settings(slack_app_token=APP_TOKEN)
 

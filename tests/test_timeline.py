@@ -16,13 +16,13 @@ from sqlalchemy import event, select
 
 from app.context import BotContext
 from app.domain.slack_ts import ts_to_datetime
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.services import timeline
 from app.services.capture import Capture, Outcome, Reaction, _NewEntry
 from app.services.slack_messages import fetch_message
 from app.store.models import Incident, ProcessedEvent, TimelineEntry
 from tests import slack_events as ev
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 from tests.test_declare import open_modal, submit
 
 POLICIES = Path(__file__).parent / "policies"

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests import slack_builders as build
-from tests.fakeslack import FakeSlack
-from tests.fakeslack.state import BOT_USER_ID
-from tests.slack_requests import FORM, SlackSender
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.fakeslack.state import BOT_USER_ID
+from app.sandbox.sender import FORM, SlackSender
 
 COMMAND = "/incident"
 

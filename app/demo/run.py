@@ -34,11 +34,11 @@ from app.demo.client import DemoClient
 from app.demo.page import create_page_app
 from app.demo.workspace import Workspace, seed
 from app.logs import configure
+from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.sender import SlackSender
 from app.server import http_config
 from app.store.migrate import upgrade
 from app.web import create_web_app
-from tests.fakeslack import FakeSlack
-from tests.slack_requests import SlackSender
 
 DEMO_POLICY = Path(__file__).resolve().parent / "policy.yml"
 # Not read from the environment: every setting the demo needs is given (see `demo_settings`).

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.demo.client import DemoClient
 from app.demo.workspace import Workspace
-from tests.fakeslack.state import BOT_NAME, BOT_USER_ID
+from app.sandbox.fakeslack.state import BOT_NAME, BOT_USER_ID
 
 
 def screen(client: DemoClient, workspace: Workspace, user: str, channel: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain.policy import Policy
-from tests.fakeslack import FakeSlack
+from app.sandbox.fakeslack import FakeSlack
 
 
 @dataclass(frozen=True)

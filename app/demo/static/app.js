@@ -118,6 +118,10 @@ function drawMessages(state) {
     },
   });
   pane.replaceChildren(...state.messages.map((m) => drawMessage(state, m, ctxFor(m))));
+  if (!state.messages.length) {
+    pane.append(el("div", { class: "empty", html: "Nothing here yet. Type <code>/incident declare</code> " +
+      "below to declare an incident, then switch <b>You are</b> to the on-call engineer to be paged." }));
+  }
   drawPins(state);
   if (atBottom) pane.scrollTop = pane.scrollHeight;
 }

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# repo_root / "tests" / "fakeslack" / "spec.py" -> repo_root.parent / "shared" / "slack-spec"
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "slack-spec"
+# app/sandbox/fakeslack/spec.py in a checkout -> <checkout>/../shared/slack-spec; an installed
+# package finds none there and runs without the reference.
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "slack-spec"
 
 # Errors Slack may return from any method, documented on its "common errors" page rather than per
 # method, so they are allowed everywhere.

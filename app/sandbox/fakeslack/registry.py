@@ -11,20 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import SlackError
+
 if TYPE_CHECKING:
     from .state import SlackState
 
 Args = dict[str, Any]
 Handler = Callable[["SlackState", Args], dict[str, Any]]
-
-
-class SlackError(Exception):
-    """Raised by a handler to answer ``{"ok": false, "error": code, **extra}``."""
-
-    def __init__(self, code: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.extra = extra
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..blockkit import check_message_blocks
 from ..registry import Args, SlackError, api, arg_int, arg_json, arg_list, arg_str
-from ..state import BOT_USER_ID, WORKSPACE_URL, SlackState
+from ..state import BOT_USER_ID, WORKSPACE_URL, Channel, SlackState
 
 COMPLETE_FILES_MAX = 10  # files.completeUploadExternal accepts at most 10 uploads per call
 
@@ -66,7 +66,8 @@ def complete_upload(state: SlackState, args: Args) -> dict[str, Any]:
                 "user": BOT_USER_ID,
             }
         )
-        for channel in channels or [None]:
+        targets: list[Channel | None] = [*channels] or [None]  # None: uploaded, not shared
+        for channel in targets:
             state.files.append(
                 {
                     "id": upload["id"],

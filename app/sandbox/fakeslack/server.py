@@ -13,14 +13,16 @@ import json
 import time
 import traceback
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from . import methods  # noqa: F401  (registers the handlers)
+from .faults import Fault, FaultInjection
 from .registry import HANDLERS, Args, SlackError
+from .seeding import Seeding
+from .sockets import SocketMode
 from .spec import GENERIC_ERRORS, SlackSpec
 from .state import (
     BOT_ID,
@@ -29,8 +31,6 @@ from .state import (
     Call,
     Channel,
     SlackState,
-    User,
-    Usergroup,
 )
 from .tiers import DEFAULT_SCALE, Tiers
 
@@ -38,25 +38,7 @@ from .tiers import DEFAULT_SCALE, Tiers
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "unfurled_attachments")
 
 
-@dataclass
-class Fault:
-    kind: str  # "error" | "ratelimit" | "server" | "after" (did the work, then failed)
-    error: str = ""
-    extra: dict[str, Any] | None = None
-    retry_after: int = 1
-    status: int = 500
-    # "after" only: drop the connection without an answer instead of answering `status`.
-    drop: bool = False
-    # "server" only: the error page's type; a proxy's text/plain page reaches slack-sdk as a str.
-    content_type: str = "text/html"
-    # Only calls whose args include these values trip the fault (e.g. {"channel": "U123"}).
-    when: dict[str, str] | None = None
-
-    def matches(self, args: dict[str, Any]) -> bool:
-        return self.when is None or all(str(args.get(k)) == v for k, v in self.when.items())
-
-
-class FakeSlack:
+class FakeSlack(Seeding, FaultInjection, SocketMode):
     """A strict stand-in for ``https://slack.com/api/``; see the package docstring for usage."""
 
     bot_user_id = BOT_USER_ID
@@ -177,186 +159,6 @@ class FakeSlack:
 
     def channel_by_name(self, name: str) -> Channel | None:
         return self.state.channel_by_name(name)
-
-    # --- seeding ------------------------------------------------------------------------------
-
-    def add_user(
-        self,
-        user_id: str,
-        *,
-        name: str | None = None,
-        email: str | None = None,
-        tz: str = "UTC",
-        is_bot: bool = False,
-        is_restricted: bool = False,
-        is_ultra_restricted: bool = False,
-    ) -> None:
-        """``is_restricted``: a multi-channel guest; ``is_ultra_restricted``: single-channel."""
-        self.state.users[user_id] = User(
-            user_id,
-            name or user_id.lower(),
-            email,
-            tz,
-            is_bot,
-            is_restricted=is_restricted or is_ultra_restricted,
-            is_ultra_restricted=is_ultra_restricted,
-        )
-
-    def add_usergroup(
-        self, handle: str, user_ids: list[str] | tuple[str, ...], *, usergroup_id: str | None = None
-    ) -> str:
-        group_id = usergroup_id or self.state.new_id("S")
-        self.state.usergroups[group_id] = Usergroup(group_id, handle, list(user_ids))
-        return group_id
-
-    def add_channel(
-        self,
-        name: str,
-        *,
-        members: tuple[str, ...] | list[str] = (),
-        is_private: bool = False,
-        bot_member: bool = True,
-    ) -> str:
-        """Create a channel directly (no naming checks: seeds may mirror odd legacy names)."""
-        if self.state.channel_by_name(name) is not None:
-            raise ValueError(f"channel #{name} already exists")
-        member_set = set(members) | ({BOT_USER_ID} if bot_member else set())
-        channel = Channel(
-            id=self.state.new_id("C"),
-            name=name,
-            is_private=is_private,
-            members=member_set,
-            created=int(time.time()),
-            creator=BOT_USER_ID,
-        )
-        self.state.channels[channel.id] = channel
-        self.state.messages[channel.id] = []
-        return channel.id
-
-    def add_message(
-        self,
-        channel: str,
-        text: str,
-        *,
-        user: str,
-        thread_ts: str | None = None,
-        files: list[dict[str, Any]] | None = None,
-        ts: str | None = None,
-    ) -> str:
-        """Seed a message (e.g. a human's) and return its ts (``ts`` backdates it)."""
-        if channel not in self.state.channels:
-            raise KeyError(f"unknown channel {channel}")
-        message: dict[str, Any] = {"user": user, "text": text}
-        if thread_ts:
-            message["thread_ts"] = thread_ts
-        if files:
-            message["files"] = files
-        if ts is not None:
-            if self.state.find_message(channel, ts) is not None:
-                raise ValueError(f"a message with ts {ts} already exists in {channel}")
-            message["ts"] = ts
-        return self.state.append_message(channel, message)["ts"]
-
-    def add_reaction(self, channel: str, ts: str, name: str, *, user: str) -> None:
-        """A person reacts to a message (what Slack then announces with reaction_added)."""
-        self.state.require_message(channel, ts)
-        reacted = self.state.reactions.setdefault((channel, ts), [])
-        if (name, user) not in reacted:
-            reacted.append((name, user))
-
-    def remove_reaction(self, channel: str, ts: str, name: str, *, user: str) -> None:
-        reacted = self.state.reactions.get((channel, ts), [])
-        if (name, user) in reacted:
-            reacted.remove((name, user))
-
-    def edit_message(self, channel: str, ts: str, text: str, *, user: str) -> dict[str, Any]:
-        """A person edits a message; returns the message as a ``message_changed`` carries it."""
-        message = self.state.require_message(channel, ts)
-        previous = dict(message)
-        message["text"] = text
-        message["edited"] = {"user": user, "ts": self.state.new_ts()}
-        return {"message": self.state.render(channel, message), "previous_message": previous}
-
-    def delete_message(self, channel: str, ts: str) -> dict[str, Any]:
-        """A person deletes a message; returns it as ``message_deleted`` carries it."""
-        message = self.state.require_message(channel, ts)
-        self.state.messages[channel].remove(message)
-        self.state.reactions.pop((channel, ts), None)
-        return message
-
-    def new_trigger_id(self) -> str:
-        return self.state.new_trigger_id()
-
-    # --- fault injection ----------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        error: str,
-        *,
-        times: int = 1,
-        extra: dict[str, Any] | None = None,
-        when: dict[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``times`` calls with ``ok: false``; the error must be documented.
-
-        ``when`` limits the fault to calls with those argument values, e.g. the DM to one user.
-        """
-        if not self.spec.allows_error(method, error):
-            raise ValueError(f"{error!r} is not a documented error of {method}")
-        self._faults[method].extend(Fault("error", error, extra, when=when) for _ in range(times))
-
-    def rate_limit_next(
-        self,
-        method: str,
-        *,
-        retry_after: int = 1,
-        times: int = 1,
-        when: dict[str, str] | None = None,
-    ) -> None:
-        self._faults[method].extend(
-            Fault("ratelimit", retry_after=retry_after, when=when) for _ in range(times)
-        )
-
-    def server_error_next(
-        self,
-        method: str,
-        *,
-        status: int = 500,
-        times: int = 1,
-        when: dict[str, str] | None = None,
-        content_type: str = "text/html",
-    ) -> None:
-        """Answer the next ``times`` calls with an error page (``content_type``), not JSON."""
-        self._faults[method].extend(
-            Fault("server", status=status, when=when, content_type=content_type)
-            for _ in range(times)
-        )
-
-    def fail_after_success(
-        self,
-        method: str,
-        *,
-        status: int = 500,
-        drop: bool = False,
-        times: int = 1,
-        when: dict[str, str] | None = None,
-    ) -> None:
-        """Do the next ``times`` calls' work, then lose the answer: a 5xx (``status``), or with
-        ``drop`` a connection closed before any answer. Real Slack does both: a 500 or a dropped
-        connection says nothing about whether the channel was made or the message posted."""
-        self._faults[method].extend(
-            Fault("after", status=status, drop=drop, when=when) for _ in range(times)
-        )
-
-    def _take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
-        """Remove and return the first queued fault of ``method`` that applies to these args."""
-        queue = self._faults[method]
-        for fault in queue:
-            if fault.matches(args):
-                queue.remove(fault)
-                return fault
-        return None
 
     # --- request handling ---------------------------------------------------------------------
 
@@ -499,59 +301,6 @@ class FakeSlack:
             await asyncio.sleep(self.latency)
         call.status = 200
         return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
-
-    # --- Socket Mode ----------------------------------------------------------------------------
-
-    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
-        """The websocket apps.connections.open points at: hello, then envelopes and acks."""
-        socket = web.WebSocketResponse(autoping=True)
-        await socket.prepare(request)
-        self.sockets.append(socket)
-        await socket.send_json(
-            {
-                "type": "hello",
-                "num_connections": len(self.sockets),
-                "debug_info": {"host": "fakeslack", "approximate_connection_time": 3600},
-                "connection_info": {"app_id": "A0001"},
-            }
-        )
-        try:
-            async for frame in socket:
-                if frame.type != web.WSMsgType.TEXT:
-                    continue
-                message = json.loads(frame.data)
-                if isinstance(message, dict) and "envelope_id" in message:
-                    self.socket_acks[message["envelope_id"]] = message
-                    self._ack_arrived.set()
-        finally:
-            self.sockets.remove(socket)
-        return socket
-
-    async def socket_send(self, kind: str, payload: dict[str, Any]) -> str:
-        """Deliver a request over Socket Mode (`slash_commands`, `interactive`, `events_api`);
-        returns its envelope id."""
-        if not self.sockets:
-            raise RuntimeError("no Socket Mode connection is open")
-        envelope_id = self.state.new_id("env-")
-        await self.sockets[-1].send_json(
-            {
-                "envelope_id": envelope_id,
-                "type": kind,
-                "payload": payload,
-                "accepts_response_payload": kind != "events_api",
-                "retry_attempt": 0,
-                "retry_reason": "",
-            }
-        )
-        return envelope_id
-
-    async def socket_ack(self, envelope_id: str) -> dict[str, Any]:
-        """Wait (at most 5 s, longer than Slack's 3 s deadline) for the bot's ack."""
-        async with asyncio.timeout(5):
-            while envelope_id not in self.socket_acks:
-                self._ack_arrived.clear()
-                await self._ack_arrived.wait()
-        return self.socket_acks[envelope_id]
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         """Messages sent with Bolt's respond() to a response_url the test handed out."""

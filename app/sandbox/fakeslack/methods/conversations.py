@@ -141,7 +141,7 @@ def invite(state: SlackState, args: Args) -> dict[str, Any]:
             failures.append({"user": user, "ok": False, "error": "user_not_found"})
     valid = [u for u in users if u not in {f["user"] for f in failures}]
     if failures and (not arg_bool(args, "force") or not valid):
-        raise SlackError(failures[0]["error"], errors=failures)
+        raise SlackError(str(failures[0]["error"]), errors=failures)
     new = [u for u in valid if u not in channel.members]
     if not new:
         raise SlackError(

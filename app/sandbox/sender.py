@@ -1,6 +1,6 @@
 """Slack's requests to the bot, signed with the signing secret and posted to /slack/events.
 
-The bodies come from `tests.slack_builders`, which builds them from what the bot did in the
+The bodies come from `app.sandbox.builders`, which builds them from what the bot did in the
 fake Slack (the message it posted, the view it opened), in the shapes Slack publishes.
 `post` and `interaction` stay available for tests that send bodies Slack would never send
 (forged, malformed) on purpose.
@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from tests import slack_builders as build
-from tests.fakeslack import FakeSlack, blockkit
-from tests.fakeslack.methods import views
+from app.sandbox import builders as build
+from app.sandbox.fakeslack import FakeSlack, blockkit
+from app.sandbox.fakeslack.methods import views
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -46,7 +46,7 @@ class SlackSender:
         return {
             "content-type": content_type,
             "x-slack-request-timestamp": ts,
-            "x-slack-signature": self.verifier.generate_signature(timestamp=ts, body=body),
+            "x-slack-signature": self.verifier.generate_signature(timestamp=ts, body=body) or "",
         }
 
     async def post(

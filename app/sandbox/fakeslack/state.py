@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .registry import SlackError
+from .errors import SlackError
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "B0001"
