@@ -76,11 +76,9 @@ class Incident(Base):
     announcement_channel: Mapped[str | None] = mapped_column(String(32))
     announcement_ts: Mapped[str | None] = mapped_column(String(32))
     setup_complete: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # What a person was told about an unfinished setup ("refused: ..." or "delayed: ..."); the
+    # setup itself is a durable step (services.setup), which holds its claim and attempts.
     setup_error: Mapped[str | None] = mapped_column(Text)
-    # How often setup started, and until when the replica running it holds it. A second run
-    # looks in Slack for what a run that died may have created before saving it.
-    setup_attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    setup_lease_until: Mapped[datetime | None] = mapped_column()
 
     # The incident log's fields, filled in by the resolve form (empty until then).
     resolved_by: Mapped[str | None] = mapped_column(String(32))
