@@ -201,3 +201,21 @@ async def test_slack_failing_for_long_is_told_once_and_the_setup_still_finishes_
     assert "keeps retrying by itself" in delayed["text"]
     [step] = await setup_steps(bot)
     assert step.status == StepStatus.SENT and step.attempts == 6
+
+
+async def test_no_free_channel_name_is_a_refusal_told_once_not_retried_forever(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    fake_slack.fail_next("conversations.create", "name_taken", times=50)
+    view = await open_modal(slack, fake_slack, bot)
+    await submit(slack, bot, view, title="Popular name", severity="P3")
+    await after_backoff(bot, clock)
+    [incident] = await incidents(bot)
+    assert incident.channel_id is None and incident.setup_error == (
+        "refused: create_channel (name_taken)"
+    )
+    assert len(fake_slack.attempts_to("conversations.create")) == 50
+    [notice] = notices(fake_slack, "UREPORTER")
+    assert "create channel (name_taken)" in notice["text"]
+    [step] = await setup_steps(bot)
+    assert step.status == StepStatus.CANCELLED  # a person must act: /incident retry-setup
