@@ -2,8 +2,9 @@
 
 The engine's rows make them survive restarts and be sent by one replica. When a row falls due,
 the running-an-incident service posts the reminder and says whether another is needed; if so
-the next row is planned in the same transaction that closes this one. `app.wiring` registers
-the two kinds with the engine and subscribes the first reminders to the events that plan them.
+the next row is planned in the same transaction that closes this one. The first review
+reminder is planned in the resolving transaction (`resolve_steps`); `app.wiring` registers the
+two kinds with the engine and subscribes the first action-item reminder to its event.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
 from app.domain import reminders
+from app.domain.policy import Policy
 from app.services import action_items, review
 from app.services.engine import StepRun, schedule
-from app.services.incidents import policy_of
 from app.store import steps as step_store
 from app.store.models import ActionItem, Incident
 
@@ -24,18 +25,13 @@ REVIEW = "review_reminder"
 ACTION_ITEM = "action_item_reminder"
 
 
-async def schedule_first_review(bot: BotContext, incident: Incident) -> None:
-    """The incident was resolved: remind the lead of the review the policy asks for."""
+async def plan_first_review(session: AsyncSession, incident: Incident, now: datetime) -> None:
+    """In the resolving transaction: remind the lead of the review the policy asks for."""
     if incident.resolved_at is None:
         return
-    review_within = policy_of(bot, incident).review_within
+    review_within = Policy.from_snapshot(incident.policy_snapshot).review_within
     due_at = reminders.first_review_reminder_at(incident.resolved_at, review_within)
-    await schedule_review(bot, incident, due_at)
-
-
-async def schedule_review(bot: BotContext, incident: Incident, due_at: datetime) -> None:
-    async with bot.sessions.begin() as session:
-        await _schedule_review(session, incident, due_at, bot.clock.now())
+    await _schedule_review(session, incident, due_at, now)
 
 
 async def _schedule_review(

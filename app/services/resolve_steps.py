@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
 from app.domain import reminders
-from app.domain.policy import Policy
-from app.services import engine
+from app.services import engine, reminder_steps
 from app.services.documents import upload_postmortem
 from app.services.engine import StepRun
 from app.services.incidents import policy_of
-from app.services.reminder_steps import REVIEW
 from app.services.setup import tell_person
 from app.services.slack_errors import is_transient, slack_error
 from app.store import incidents as store
@@ -62,10 +60,7 @@ async def plan_after_resolve(session: AsyncSession, incident: Incident) -> None:
         now=now,
         key=f"postmortem:{stamp}",
     )
-    review_within = Policy.from_snapshot(incident.policy_snapshot).review_within
-    due = reminders.first_review_reminder_at(resolved_at, review_within)
-    # The key is the review reminders' own (`reminder_steps`): each reminder is planned once.
-    await engine.schedule(session, incident, REVIEW, due, now=now, key=f"review:{due.isoformat()}")
+    await reminder_steps.plan_first_review(session, incident, now)
 
 
 async def run_postmortem_now(ctx: BotContext, incident: Incident) -> None:
