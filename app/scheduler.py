@@ -124,6 +124,8 @@ class StepScheduler:
         if self._current is not None:
             self._again = True  # the tick running looks again before it ends
             self._woken.set()  # and claims at once if it has steps in flight
+            if self.bot.health.scheduler is not None:  # a long tick is a live one
+                self.bot.health.scheduler.tick(self.bot.clock.now())
             return
         self._current = asyncio.current_task()
         try:
