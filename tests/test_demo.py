@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +157,20 @@ def test_a_policy_given_with_policy_gets_a_person_for_every_target_it_names() ->
             ), target
     # Every person can be chosen on the page and reads #general.
     assert {p.id for p in workspace.people} <= fake.channels[workspace.general].members
+
+
+def test_a_port_in_use_is_one_line_naming_the_fix_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "demo", "--port", str(port), "--data", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"incident-bot: port {port} is in use: stop what listens there or pick another with --port"
+    ]

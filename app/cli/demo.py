@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         type=Path,
         help="keep the demo's SQLite database in DIR (default: a temporary folder, removed "
-        "at exit)",
+        "at exit); the Slack side starts empty on every run",
     )
     parser.add_argument(
         "--policy",
