@@ -108,9 +108,11 @@ class BotContext:
         if session is not None and not session.closed:
             await session.close()
 
-    def remember_bot_user_id(self, user_id: str) -> None:
-        """Any auth.test answer (e.g. the health check's) tells who the bot is."""
+    def remember_bot_user_id(self, user_id: str, workspace_url: str | None = None) -> None:
+        """Any auth.test answer (e.g. the health check's) tells who the bot is, and where."""
         self._bot_user_id = user_id
+        if workspace_url:
+            self._workspace_url = workspace_url
 
     async def close(self) -> None:
         """Finish acknowledged work, then release connections."""

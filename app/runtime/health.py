@@ -30,7 +30,7 @@ class TokenChecked(Protocol):
     clock: Clock
     slack: AsyncWebClient
 
-    def remember_bot_user_id(self, user_id: str) -> None: ...
+    def remember_bot_user_id(self, user_id: str, workspace_url: str | None = None) -> None: ...
 
 
 @dataclass
@@ -90,7 +90,8 @@ class SlackTokenCheck:
             return {"ok": False, "error": f"unreachable (no answer within {SLACK_TIMEOUT:g}s)"}
         except Exception as exc:  # noqa: BLE001 - network trouble of any kind
             return {"ok": False, "error": f"unreachable ({type(exc).__name__})"}
-        bot.remember_bot_user_id(str(response["user_id"]))
+        url = response.get("url")
+        bot.remember_bot_user_id(str(response["user_id"]), str(url) if url else None)
         return {"ok": True, "team": response.get("team"), "user_id": response.get("user_id")}
 
 
