@@ -245,3 +245,31 @@ async def test_the_fallback_tick_still_runs_when_nothing_wakes_the_scheduler(
             await until(lambda: len(dms(fake_slack, "UONCALL")) == 1)
     finally:
         await real.engine.dispose()
+
+
+async def test_a_page_waiting_out_a_rate_limit_does_not_hold_back_the_page_due_after_it(
+    fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    """The first page's invitation gets a 429 and waits out its Retry-After; meanwhile the
+    second page falls due and its DM goes out, while the first step is still in flight."""
+    real = on_real_clock(bot)
+    try:
+        async with serve_bot(real):
+            await first_tick_done(real)
+            slow, quick = (
+                await open_incident(real, fake_slack),
+                await open_incident(real, fake_slack),
+            )
+            fake_slack.rate_limit_next(
+                "conversations.invite", retry_after=5, when={"channel": slow.channel_id}
+            )
+            first = await plan_page(real, slow, real.clock.now())
+            await until(lambda: len(dms(fake_slack, "UONCALL")) == 1)
+            second = await plan_page(real, quick, real.clock.now(), level="L2")
+            await until(lambda: len(dms(fake_slack, "ULEAD")) == 1)
+            assert (await step(real, first)).status == "pending"  # still waiting out the 429
+            await sent(real, first)
+            await sent(real, second)
+        assert len(dms(fake_slack, "UONCALL")) == 1 and len(dms(fake_slack, "ULEAD")) == 1
+    finally:
+        await real.engine.dispose()
