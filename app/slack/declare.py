@@ -150,6 +150,7 @@ async def declare_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]
         name=f"setup {incident.public_id}",
     )
 
+
 async def _set_up(bot: BotContext, incident_id: int, origin: str | None) -> None:
     """Set the incident up, then point the reporter from where they declared to its channel."""
     if origin:
