@@ -19,12 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import BotContext
 from app.domain import reminders
 from app.services import engine, reminder_steps
-from app.services.documents import upload_postmortem
+from app.services.documents import save_upload, upload_postmortem
 from app.services.engine import StepRun
 from app.services.incidents import policy_of
 from app.services.setup import tell_person
 from app.services.slack_errors import is_transient, slack_error
-from app.store import incidents as store
 from app.store.models import Incident, ScheduledStep, StepStatus
 from app.ui import messages
 from app.ui.setup_notice import postmortem_failed_text
@@ -96,8 +95,7 @@ async def upload_postmortem_step(run: StepRun) -> None:
             run.cancel("no channel")
         return
     if run.step.attempts > 1 and (found := await _uploaded_before(ctx, incident)):
-        async with ctx.sessions.begin() as session:
-            await store.save_fields(session, incident.id, run.now, postmortem_file_id=found)
+        await save_upload(ctx, incident, found)  # its permalink too, for the incident log
         return
     policy = policy_of(ctx, incident)
     due = reminders.review_due_at(resolved_at, policy.review_within)

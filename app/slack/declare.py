@@ -152,12 +152,11 @@ async def declare_submitted(bot: BotContext, ack: AsyncAck, body: dict[str, Any]
 
 
 async def _set_up(bot: BotContext, incident_id: int, origin: str | None) -> None:
-    """Set the incident up, then point the reporter from where they declared to its channel."""
+    """Remember where the incident was declared, then set it up (which points the reporter
+    from there to its channel)."""
     if origin:
         try:
             await declared_from.remember(bot, incident_id, origin)
         except Exception:  # noqa: BLE001 - the setup must run all the same
             log.exception("could not save where incident %s was declared", incident_id)
-    await setup.set_up(bot, incident_id)
-    if origin:
-        await declared_from.point_reporter(bot, incident_id)
+    await setup.set_up(bot, incident_id)  # which also points the reporter to the channel

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import BotContext
 from app.domain.timeline import Kind
 from app.logs import incident_context
-from app.services import engine, timeline
+from app.services import declared_from, engine, timeline
 from app.services.engine import StepRun
 from app.services.escalation.handlers import plan_page_copies
 from app.services.escalation.start import plan_escalation, release_first_pages
@@ -227,6 +227,10 @@ async def run_setup(run: StepRun) -> None:
             # No channel for now: L1 is paged by DM at once, not after the channel's retries.
             await outcome.attempt("start_escalation", release_first_pages(ctx, incident))
         await _settle(run, outcome)
+        if incident.channel_id:
+            # Whichever worker finishes the setup (the declarer, the scheduler, a retry-setup)
+            # points a reporter who declared elsewhere to the channel; it tells once.
+            await declared_from.point_reporter(ctx, incident.id)
 
 
 async def _summary_and_pages(
