@@ -23,6 +23,7 @@ from app.services.engine import dead_after, run_due_steps
 from app.services.engine.claim import claim, stop_worker
 from app.store import steps as step_store
 from app.store import workers as worker_store
+from app.store.models import Worker
 from tests.conftest import clean, make_settings, serve_bot
 from tests.outage import DatabaseOutage
 from tests.test_scheduler_wake import (
@@ -191,3 +192,27 @@ async def test_a_page_slack_took_but_the_database_did_not_is_handed_back_within_
         finally:
             fake_slack.latency = 0.0
             await bot.engine.dispose()
+
+
+@pytest.mark.settings(escalation_tick_seconds=60)
+async def test_a_clean_stop_finishes_the_page_in_flight_then_records_its_worker_stopped(
+    fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    real = wiring.build(bot.settings, bot.policy, SystemClock())
+    try:
+        incident = await open_incident(real, fake_slack)
+        async with serve_bot(real):
+            await first_tick_done(real)
+            fake_slack.latency = 0.5
+            page = await plan_page(real, incident, real.clock.now())
+            await until(lambda: bool(fake_slack.attempts_to("chat.postMessage")))
+        # The server has stopped: the scheduler waited for the page it was sending.
+        fake_slack.latency = 0.0
+        done = await step(real, page)
+        assert done.status == "sent" and len(dms(fake_slack, "UONCALL")) == 1
+        async with real.sessions() as session:
+            worker = await session.get(Worker, done.claimed_by)
+        assert worker is not None and worker.stopped_at is not None
+    finally:
+        fake_slack.latency = 0.0
+        await real.engine.dispose()
