@@ -119,10 +119,16 @@ async def test_60_alerts_at_once_open_60_incidents_each_set_up_announced_and_pag
 
 
 @pytest.mark.settings(alert_webhook_token=TOKEN, alert_storm_limit=5, slack_rate_limit_scale=SCALE)
-async def test_60_alerts_at_once_with_the_storm_limit_fold_into_one_storm_incident(
-    post: Post, bot: BotContext, fake_slack: FakeSlack, clock: ManualClock, announce: str
+@pytest.mark.parametrize("at_once", [True, False], ids=["concurrent", "one-by-one"])
+async def test_60_alerts_with_the_storm_limit_fold_into_one_storm_incident(
+    post: Post,
+    bot: BotContext,
+    fake_slack: FakeSlack,
+    clock: ManualClock,
+    announce: str,
+    at_once: bool,
 ) -> None:
-    results = await storm(post, at_once=False)
+    results = await storm(post, at_once=at_once)
     assert Counter(r["action"] for r in results) == {"declared": 6, "updated": ALERTS - 6}
 
     found = await settled(bot, clock)

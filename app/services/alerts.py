@@ -44,6 +44,7 @@ from app.services import alert_links, alert_storms, lifecycle
 from app.services.alert_followups import LISTED_MAX, FollowUp, Note, SlackWork, Work
 from app.services.declare import DeclareRequest, declare_with_result
 from app.services.errors import UserError
+from app.services.locks import KeyedLocks
 from app.store import alerts as store
 from app.store.models import AlertRole, AlertStatus, Incident
 from app.ui import common
@@ -158,10 +159,19 @@ async def _handle(ctx: BotContext, entry: Entry, work: Work) -> Outcome:
     return outcome
 
 
+# A firing alert's "how many incidents did this source open in the last minute" and the
+# declaration that follows must not interleave with another delivery's, or 60 concurrent
+# deliveries all count 0 and the storm limit never applies. One source's alerts take turns
+# (database work only: their Slack work runs after); across replicas the limit may be passed
+# by at most one incident per replica.
+_SOURCE_TURNS = KeyedLocks()
+
+
 async def _handle_alert(ctx: BotContext, alert: Alert, work: Work) -> Outcome:
     try:
         if alert.firing:
-            return await _firing(ctx, alert, work)
+            async with _SOURCE_TURNS.hold(alert.source):
+                return await _firing(ctx, alert, work)
         return await _resolved(ctx, alert, work)
     except IntakeUnavailable:
         raise
