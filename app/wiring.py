@@ -33,6 +33,7 @@ from app.services import documents, engine, escalation, events, reminder_steps, 
 from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
+from app.services.escalation import invites
 from app.services.incident_channels import IncidentChannels
 from app.store import wakeups
 from app.store.db import make_engine, make_sessionmaker
@@ -46,6 +47,7 @@ STEP_KINDS: dict[str, Handler] = {
     reminder_steps.ACTION_ITEM: reminder_steps.send_action_item_reminder,
     setup.SETUP: setup.run_setup,
     escalation_steps.PAGE_COPY: escalation_steps.copy_page,
+    invites.INVITE: invites.send_invite,
     resolve_steps.POSTMORTEM: resolve_steps.upload_postmortem_step,
 }
 

@@ -75,6 +75,7 @@ def test_step_kinds_and_event_subscribers_are_registered_by_wiring_alone() -> No
     assert found["imported"] == {"kinds": [], "subscribers": 0}
     assert found["kinds"] == [
         "action_item_reminder",
+        "invite",
         "page",
         "page_copy",
         "postmortem_upload",

@@ -241,6 +241,16 @@ class Gate:
                 self._notify()
             raise
 
+    def expected_wait(self) -> float:
+        """Roughly how long a call asked for now would wait: 0 when a slot is free and nobody
+        is in line; else until the next slot, plus a window's share per caller ahead."""
+        now = self._now()
+        free_at = self._free_at(now)
+        wait = self.window if free_at == math.inf else max(free_at - now, 0.0)
+        if self.calls != math.inf and self._waiting:
+            wait += len(self._waiting) * self.window / self.calls
+        return wait
+
     def release(self) -> None:
         self._active -= 1
         self._ended.append(self._now())
@@ -285,6 +295,12 @@ class SlackLimits:
             calls = limit.calls if self.enabled else math.inf
             gate = self._gates[key] = Gate(calls, limit.seconds * self.scale, self._now)
         return gate
+
+    def expected_wait(self, method: str, channel: str | None = None) -> float:
+        """Seconds a call of `method` made now would wait for its slot (0: it would go now).
+        Work that can as well be done later (an invitation) defers itself instead of queueing
+        in front of pages."""
+        return self.gate(method, channel).expected_wait()
 
     @contextlib.asynccontextmanager
     async def slot(

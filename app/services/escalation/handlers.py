@@ -24,6 +24,7 @@ from app.domain.timeline import Kind
 from app.services import engine, timeline
 from app.services.engine import StepRun
 from app.services.engine.run import STEP_MESSAGE_EVENT
+from app.services.escalation import invites
 from app.services.escalation.start import CHANNEL, schedule_page, schedule_update_reminder
 from app.services.escalation.targets import paged_levels, resolve_targets
 from app.services.slack_errors import is_transient, slack_error
@@ -86,27 +87,7 @@ async def send_page(run: StepRun) -> None:
         problems=problems,
         late_by=run.lateness if run.late else None,
     )
-    # The channel page, the invitation and the DMs do not depend on each other: one round.
-    sends: list[Awaitable[StepMessage | None]] = []
-    page = eb.with_ack_button(text, incident)
-    if incident.channel_id:
-        sends += [
-            run.post(CHANNEL, incident.channel_id, text, page.blocks),
-            _invite(run, incident.channel_id, targets),
-        ]
-    else:
-        # No channel yet (setup is slow or stuck): the page must not wait for it. The broadcast
-        # channel shows it meanwhile, and the channel gets a copy once it exists.
-        run.data["page_text"] = text
-        if broadcast := run.ctx.settings.incidents_channel:
-            sends.append(run.post(BROADCAST, broadcast, text, page.blocks))
-    dm = eb.dm_text(incident, policy, level)
-    sends += [run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks) for user in targets]
-    # Wait for every send before failing the step: a retry must never race a send in flight.
-    results = await asyncio.gather(*sends, return_exceptions=True)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise errors[0]
+    invited = await _send(run, level, text, targets)
 
     async def paged(session: AsyncSession) -> None:
         late = f" (sent {human_minutes(run.lateness)} late)" if run.late else ""
@@ -119,12 +100,49 @@ async def send_page(run: StepRun) -> None:
             data={"level": level.key, "targets": targets, "problems": problems, "late": run.late},
         )
         metrics.page_sent(level.key)
+        if incident.channel_id and not invited:
+            await invites.plan_invite(session, incident, targets, run.step.id, run.now, level.key)
         following = plan.next_page_due(policy, incident.severity, level.key, run.now)
         if following is not None:
             paged = [p.key for p in paged_before] + [level.key]
             await schedule_page(session, incident, following[0], following[1], run.now, paged)
 
     run.after(paged)
+
+
+async def _send(run: StepRun, level: EscalationLevel, text: str, targets: list[str]) -> bool:
+    """The page's messages, and its invitation; whether the paged people were invited.
+
+    They do not depend on each other: one round. An invitation that would queue behind Slack's
+    tier, or failed for now, is left to a step of its own (`invites`): the page never waits
+    on it. Every send is awaited before the step fails: a retry must never race one in flight.
+    """
+    incident = run.incident
+    page = eb.with_ack_button(text, incident)
+    sends: list[Awaitable[StepMessage]] = []
+    invitation: asyncio.Task[bool] | None = None
+    if incident.channel_id:
+        sends.append(run.post(CHANNEL, incident.channel_id, text, page.blocks))
+        if invites.busy(run.ctx) is None:
+            invitation = asyncio.ensure_future(
+                invites.invite(
+                    run.ctx, incident, incident.channel_id, targets, invites.INLINE_WITHIN
+                )
+            )
+    else:
+        # No channel yet (setup is slow or stuck): the page must not wait for it. The broadcast
+        # channel shows it meanwhile, and the channel gets a copy once it exists.
+        run.data["page_text"] = text
+        if broadcast := run.ctx.settings.incidents_channel:
+            sends.append(run.post(BROADCAST, broadcast, text, page.blocks))
+    dm = eb.dm_text(incident, run.policy, level)
+    sends += [run.post(user, user, dm, eb.with_ack_button(dm, incident).blocks) for user in targets]
+    results = await asyncio.gather(*sends, return_exceptions=True)
+    invited = await invitation if invitation is not None else False
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
+    return invited
 
 
 async def _skip_empty(
@@ -261,25 +279,17 @@ async def copy_page(run: StepRun) -> None:
         text=copy,
         created_at=run.now,
     )
+    targets = [str(u) for u in (page.data or {}).get("targets") or []]
     try:
         async with run.ctx.sessions.begin() as session:
             session.add(saved)
+            await session.flush()
+            if targets:  # the people paged by DM come into the channel, now that there is one
+                await invites.plan_invite(
+                    session, run.incident, targets, page_id, run.now, page.level
+                )
     except IntegrityError:
         log.info("page %s already had its channel copy", page_id)
-
-
-async def _invite(run: StepRun, channel: str, users: list[str]) -> None:
-    """Bring the paged people into the incident channel (private ones cannot join alone)."""
-    try:
-        await run.ctx.slack.conversations_invite(channel=channel, users=",".join(users), force=True)
-        run.ctx.directory.forget(channel)
-    except SlackApiError as exc:
-        if exc.response.get("error") != "already_in_channel":
-            log.warning(
-                "could not invite paged people to %s: %s",
-                run.incident.public_id,
-                slack_error(exc),
-            )
 
 
 async def warn_target_missed(run: StepRun) -> None:

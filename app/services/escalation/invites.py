@@ -1,0 +1,108 @@
+"""Inviting paged people into the incident channel: a step of its own, after the page.
+
+The page (its DMs and its channel message) must not wait on `conversations.invite`, a Tier 3
+method (about 50 a minute): when many pages fall due together, invitations queued inside the
+page steps held every engine slot and the DMs behind them waited minutes. So a page invites
+alongside its messages only when the method's slot is free at once (`busy` is False); else, or
+if that invitation failed for now, it plans an `invite` step in the transaction that marks it
+sent. The invite step defers itself while Slack's tier is busy instead of holding a slot, and a
+transient failure is retried by the engine like any step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import BotContext
+from app.runtime.slack_limits import SlackLimits
+from app.services import engine
+from app.services.engine import StepRun
+from app.services.slack_errors import is_transient, slack_error
+from app.store.models import Incident
+
+log = logging.getLogger(__name__)
+
+INVITE = "invite"
+METHOD = "conversations.invite"
+# A wait longer than this for the method's slot is spent pending in the database, not in a slot.
+DEFER_WHEN_WAITING = timedelta(seconds=1)
+# A page's own invitation gives up after this (a Retry-After met on the way): the step retries.
+INLINE_WITHIN = 2.0
+
+
+async def plan_invite(
+    session: AsyncSession,
+    incident: Incident,
+    users: list[str],
+    page_step: int,
+    now: datetime,
+    level: str | None = None,
+) -> int | None:
+    """In the transaction that marks a page sent: invite its people, once per page."""
+    return await engine.schedule(
+        session,
+        incident,
+        INVITE,
+        now,
+        {"users": users},
+        now=now,
+        level=level,
+        key=f"{INVITE}:{page_step}",
+    )
+
+
+def busy(ctx: BotContext) -> timedelta | None:
+    """How long an invitation would wait for Slack's tier now, if longer than is worth it."""
+    limits = getattr(ctx.slack, "limits", None)
+    if not isinstance(limits, SlackLimits):
+        return None
+    wait = timedelta(seconds=limits.expected_wait(METHOD))
+    return wait if wait > DEFER_WHEN_WAITING else None
+
+
+async def invite(
+    ctx: BotContext,
+    incident: Incident,
+    channel: str,
+    users: list[str],
+    within: float | None = None,
+) -> bool:
+    """Invite `users`; False only when Slack failed for now or took longer than `within`
+    seconds (worth another try: inviting twice is harmless). Never raises for Slack: a refusal
+    for good (a deactivated user) is logged, the DMs reached them."""
+    try:
+        async with asyncio.timeout(within):
+            await ctx.slack.conversations_invite(channel=channel, users=",".join(users), force=True)
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if is_transient(exc):
+            log.info("inviting paged people to %s failed for now: %s", incident.public_id, error)
+            return False
+        if error != "already_in_channel":
+            log.warning("could not invite paged people to %s: %s", incident.public_id, error)
+    except (OSError, TimeoutError) as exc:
+        log.info("inviting paged people to %s failed for now: %r", incident.public_id, exc)
+        return False
+    finally:
+        ctx.directory.forget(channel)  # who may act on the incident changed
+    return True
+
+
+async def send_invite(run: StepRun) -> None:
+    """The `invite` step's handler (registered by `app.wiring`)."""
+    incident = run.incident
+    channel = incident.channel_id
+    users = [str(u) for u in run.data.get("users") or []]
+    if not incident.is_open or not channel or not users:
+        run.cancel("resolved" if not incident.is_open else "nobody to invite")
+        return
+    if (wait := busy(run.ctx)) is not None:
+        run.defer(run.now + wait, "Slack's conversations.invite tier is busy")
+        return
+    if not await invite(run.ctx, incident, channel, users):
+        raise RuntimeError("Slack could not take the invitation for now")  # retried with backoff
