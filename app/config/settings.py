@@ -31,7 +31,7 @@ HINTS: dict[str, str] = {
     "lease_seconds": "a number of seconds such as 300 (at least 1)",
     "escalation_tick_seconds": "the most seconds between scheduler ticks, e.g. 5 "
     "(0: no scheduler)",
-    "worker_heartbeat_seconds": "seconds between a worker's heartbeats, e.g. 2 (0.1 to 60)",
+    "worker_heartbeat_seconds": "seconds between a worker's heartbeats, e.g. 1 (0.1 to 60)",
     "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
     "or unset it to disable /webhooks/alerts",
     # Alert intake: per-source tokens, Sentry's signature, the storm limit.
@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     escalation_tick_seconds: float = 5.0
     # Every worker (a process's scheduler, a page sent at declare) beats this often while it
     # holds work; after three missed beats it is known dead and its work is taken over.
-    worker_heartbeat_seconds: float = 2.0
+    worker_heartbeat_seconds: float = 1.0
     alert_webhook_token: str | None = None
     runbooks_dir: Path | None = None
 
