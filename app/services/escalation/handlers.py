@@ -123,7 +123,7 @@ async def _send(run: StepRun, level: EscalationLevel, text: str, targets: list[s
     invitation: asyncio.Task[bool] | None = None
     if incident.channel_id:
         sends.append(run.post(CHANNEL, incident.channel_id, text, page.blocks))
-        if invites.busy(run.ctx) is None:
+        if invites.busy(run.ctx, invites.NO_WAIT) is None:  # a slot free now: no queueing
             invitation = asyncio.ensure_future(
                 invites.invite(
                     run.ctx, incident, incident.channel_id, targets, invites.INLINE_WITHIN

@@ -3,7 +3,8 @@
 The page (its DMs and its channel message) must not wait on `conversations.invite`, a Tier 3
 method (about 50 a minute): when many pages fall due together, invitations queued inside the
 page steps held every engine slot and the DMs behind them waited minutes. So a page invites
-alongside its messages only when the method's slot is free at once (`busy` is False); else, or
+alongside its messages only when the method's slot is free at once (`busy(ctx, NO_WAIT)` is
+None); else, or
 if that invitation failed for now, it plans an `invite` step in the transaction that marks it
 sent. The invite step defers itself while Slack's tier is busy instead of holding a slot, and a
 transient failure is retried by the engine like any step.
@@ -31,6 +32,7 @@ INVITE = "invite"
 METHOD = "conversations.invite"
 # A wait longer than this for the method's slot is spent pending in the database, not in a slot.
 DEFER_WHEN_WAITING = timedelta(seconds=1)
+NO_WAIT = timedelta(0)
 # A page's own invitation gives up after this (a Retry-After met on the way): the step retries.
 INLINE_WITHIN = 2.0
 
@@ -56,13 +58,13 @@ async def plan_invite(
     )
 
 
-def busy(ctx: BotContext) -> timedelta | None:
-    """How long an invitation would wait for Slack's tier now, if longer than is worth it."""
+def busy(ctx: BotContext, tolerance: timedelta = DEFER_WHEN_WAITING) -> timedelta | None:
+    """How long an invitation would wait for Slack's tier now, if longer than `tolerance`."""
     limits = getattr(ctx.slack, "limits", None)
     if not isinstance(limits, SlackLimits):
         return None
     wait = timedelta(seconds=limits.expected_wait(METHOD))
-    return wait if wait > DEFER_WHEN_WAITING else None
+    return wait if wait > tolerance else None
 
 
 async def invite(
