@@ -1,4 +1,4 @@
-"""`incident-bot serve | migrate | check | export | simulate`.
+"""`incident-bot serve | migrate | check | export | simulate | demo`.
 
 One module per subcommand, each exporting a `COMMAND` (`common.Command`); to add one, write its
 module and list it in `COMMANDS`. Anything a newcomer can get wrong (a setting, the policy, the

@@ -1,14 +1,14 @@
 """The workers table: who may hold a claim, and who is known dead.
 
 A worker is one claimer (a process's scheduler, or one `run_now` call) with a heartbeat. A
-claim (a step's `claimed_by`, a setup's holder) names its worker; the claim stands while that
-worker is alive, i.e. has beaten within `dead_after` and has not stopped. A claim whose worker
-is dead, stopped or unknown (never registered, or pruned) may be taken over at once: no
-claimer's lease needs to run out. A worker registers by beating in the transaction that
-claims, so a claim is never seen before its worker is.
+claim (a step's `claimed_by`; incident setup is a step too) names its worker; the claim
+stands while that worker is alive, i.e. has beaten within `dead_after` and has not stopped.
+A claim whose worker is dead, stopped or unknown (never registered, or pruned) may be taken
+over at once: no claimer's lease needs to run out. A worker registers by beating in the
+transaction that claims, so a claim is never seen before its worker is.
 
-For other claims (e.g. incident setup), `held_by_dead_worker(Table.c.holder, ...)` is the SQL
-condition to add to a takeover's WHERE clause.
+A claim of another kind would add `held_by_dead_worker(Table.c.holder, ...)`, the SQL
+condition, to its takeover's WHERE clause.
 """
 
 from __future__ import annotations
