@@ -25,17 +25,26 @@ log = logging.getLogger(__name__)
 async def post_checklist(
     ctx: BotContext, incident: Incident, runbook: Runbook, *, actor_id: str | None = None
 ) -> str:
-    """Post `runbook` in the incident channel and record it; returns the message ts.
-
-    The incident's own runbook (its declared type) is remembered on the incident, so a retried
-    setup does not post it twice.
-    """
+    """Post `runbook` in the incident channel (`/incident runbook`) and record it; returns the
+    message ts. Setup posts the incident's own runbook itself, tagged (`slack_steps`)."""
     assert incident.channel_id is not None, "only an incident with a channel has a checklist"
     message = runbook_checklist(runbook)
     response = await ctx.slack.chat_postMessage(
         channel=incident.channel_id, text=message.text, blocks=message.blocks
     )
     ts = str(response["ts"])
+    await record_posted(ctx, incident, runbook, ts, actor_id=actor_id)
+    return ts
+
+
+async def record_posted(
+    ctx: BotContext, incident: Incident, runbook: Runbook, ts: str, *, actor_id: str | None = None
+) -> None:
+    """Record the checklist `ts` in the timeline.
+
+    The incident's own runbook (its declared type) is remembered on the incident, so a retried
+    setup does not post it twice.
+    """
     now = ctx.clock.now()
     async with ctx.sessions.begin() as session:
         if runbook.key == incident.incident_type and not incident.runbook_ts:
@@ -50,7 +59,6 @@ async def post_checklist(
             text=f"Runbook posted: {runbook.title}",
             data={"runbook": runbook.key, "message_ts": ts},
         )
-    return ts
 
 
 async def checklist_state(

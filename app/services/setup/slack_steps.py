@@ -23,6 +23,7 @@ from app.services.slack_errors import is_transient, slack_error
 from app.services.slack_messages import find_tagged, metadata
 from app.store import incidents as store
 from app.store.models import Incident
+from app.ui.runbooks import runbook_checklist
 from app.ui.summary import announcement, channel_topic, summary_message
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ MAX_NAME_ATTEMPTS = 50
 INVITE_BATCH = 100
 SUMMARY_EVENT = "incident_summary"
 ANNOUNCEMENT_EVENT = "incident_announcement"
+RUNBOOK_EVENT = "incident_runbook"
 # After an ambiguous failure, conversations.create is tried again this many times in the same
 # attempt (looking for the channel before each); then the step's backoff takes over.
 CREATE_TRIES = 2
@@ -238,14 +240,22 @@ async def pin_summary(ctx: BotContext, incident: Incident, channel: str) -> None
     await save(ctx, incident, summary_pinned=True)
 
 
-async def post_runbook(ctx: BotContext, incident: Incident) -> None:
-    if not incident.incident_type or incident.runbook_ts or not incident.channel_id:
+async def post_runbook(ctx: BotContext, incident: Incident, *, look: bool = False) -> None:
+    """The checklist of the incident's type, tagged like the summary: a lost answer (or, with
+    `look`, an earlier try) finds the posted one instead of posting a second."""
+    channel = incident.channel_id
+    if not incident.incident_type or incident.runbook_ts or not channel:
         return
     runbook = ctx.runbooks.get(incident.incident_type)
     if runbook is None:
         log.warning("no runbook %r for %s", incident.incident_type, incident.public_id)
         return
-    await runbooks.post_checklist(ctx, incident, runbook)
+    message = runbook_checklist(runbook)
+    runbook_tag = metadata(RUNBOOK_EVENT, {"incident": incident.public_id, "runbook": runbook.key})
+    posted = await post_tagged(
+        ctx, channel, runbook_tag, look=look, text=message.text, blocks=message.blocks
+    )
+    await runbooks.record_posted(ctx, incident, runbook, str(posted["ts"]))
 
 
 async def announce(ctx: BotContext, incident: Incident, *, look: bool) -> None:
