@@ -523,6 +523,7 @@ async def test_sentry_issue_resolved_in_sentry_adds_an_entry_to_the_alerts_incid
     post: Post, bot: BotContext
 ) -> None:
     await post("sentry", sentry_event_alert(), headers={"sentry-hook-resource": "event_alert"})
+    await bot.tasks.drain()  # the incident's setup (channel, pages, runbook) is done
     response = await post(
         "sentry", sentry_issue("resolved"), headers={"sentry-hook-resource": "issue"}
     )
@@ -532,6 +533,7 @@ async def test_sentry_issue_resolved_in_sentry_adds_an_entry_to_the_alerts_incid
         "action": "updated",
         "incident": "INC-20261128-001",
     }
+    await bot.tasks.drain()  # and whatever the resolved alert set going
     [incident] = await incidents(bot)
     assert (await entries(bot, incident))[-1].text == (
         "Alert resolved: ReferenceError: heck is not defined"
