@@ -241,7 +241,7 @@ async def _summary_and_pages(
     await asyncio.gather(
         outcome.attempt("start_escalation", _pages(ctx, incident)),
         outcome.attempt("pin_summary", parts.pin_summary(ctx, incident, channel)),
-        outcome.attempt("post_runbook", parts.post_runbook(ctx, incident)),
+        outcome.attempt("post_runbook", parts.post_runbook(ctx, incident, look=look)),
     )
 
 
