@@ -347,3 +347,14 @@ def test_the_bot_is_never_looser_than_the_fake_slack() -> None:
         assert ours.per_channel == theirs.per_channel, method
         assert ours.calls / ours.seconds <= theirs.calls / theirs.seconds, method
         assert ours.calls <= theirs.calls, method
+
+
+def test_reservations_for_deferred_work_are_one_slot_apart_not_all_at_the_next_free_slot() -> None:
+    now = [100.0]
+    limits = SlackLimits(scale=1.0, now=lambda: now[0])
+    gate = limits.gate("conversations.invite")  # Tier 3: 50 a minute, one slot per 1.2 s
+    gate.hold(30)  # Slack said Retry-After: 30
+    times = [limits.reserve("conversations.invite") for _ in range(4)]
+    assert times == pytest.approx([30.0, 31.2, 32.4, 33.6])
+    now[0] += 40  # the hold is over and the reservations are past: the next one is now
+    assert limits.reserve("conversations.invite") == pytest.approx(0.0)

@@ -280,6 +280,7 @@ class SlackLimits:
         self._now = now
         self._gates: dict[tuple[str, str], Gate] = {}
         self._tickets = itertools.count()
+        self._reserved: dict[tuple[str, str], float] = {}  # see `reserve`
 
     def ticket(self) -> int:
         """A place in line; a call retried after a 429 keeps its own."""
@@ -301,6 +302,18 @@ class SlackLimits:
         Work that can as well be done later (an invitation) defers itself instead of queueing
         in front of pages."""
         return self.gate(method, channel).expected_wait()
+
+    def reserve(self, method: str, channel: str | None = None) -> float:
+        """Seconds from now to a future slot of `method` reserved for the caller: work that
+        waits outside the gate (a deferred step) is given staggered times, one slot's share of
+        the window apart, instead of all waking when the next slot frees and crowding out the
+        rest (a thundering herd of hundreds of deferred invitations)."""
+        limit = limit_of(method)
+        key = (method, (channel or "") if limit.per_channel else "")
+        now = self._now()
+        start = max(self._reserved.get(key, now), now + self.expected_wait(method, channel))
+        self._reserved[key] = start + limit.seconds * self.scale / limit.calls
+        return start - now
 
     @contextlib.asynccontextmanager
     async def slot(

@@ -58,10 +58,15 @@ async def plan_invite(
     )
 
 
+def _limits(ctx: BotContext) -> SlackLimits | None:
+    limits = getattr(ctx.slack, "limits", None)
+    return limits if isinstance(limits, SlackLimits) else None
+
+
 def busy(ctx: BotContext, tolerance: timedelta = DEFER_WHEN_WAITING) -> timedelta | None:
     """How long an invitation would wait for Slack's tier now, if longer than `tolerance`."""
-    limits = getattr(ctx.slack, "limits", None)
-    if not isinstance(limits, SlackLimits):
+    limits = _limits(ctx)
+    if limits is None:
         return None
     wait = timedelta(seconds=limits.expected_wait(METHOD))
     return wait if wait > tolerance else None
@@ -103,8 +108,13 @@ async def send_invite(run: StepRun) -> None:
     if not incident.is_open or not channel or not users:
         run.cancel("resolved" if not incident.is_open else "nobody to invite")
         return
-    if (wait := busy(run.ctx)) is not None:
-        run.defer(run.now + wait, "Slack's conversations.invite tier is busy")
+    limits = _limits(run.ctx)
+    if limits is not None and busy(run.ctx) is not None:
+        # Come back at a slot of its own, not when the next one frees with every other one.
+        run.defer(
+            run.now + timedelta(seconds=limits.reserve(METHOD)),
+            "Slack's conversations.invite tier is busy",
+        )
         return
     if not await invite(run.ctx, incident, channel, users):
         raise RuntimeError("Slack could not take the invitation for now")  # retried with backoff
