@@ -44,6 +44,7 @@ from app.clock import SystemClock  # noqa: E402
 from app.config.policy_loader import load_policy  # noqa: E402
 from app.config.settings import Settings, normalize_database_url  # noqa: E402
 from app.context import BotContext  # noqa: E402
+from app.domain.escalation import PAGE  # noqa: E402
 from app.sandbox.fakeslack import FakeSlack  # noqa: E402
 from app.scheduler import StepScheduler  # noqa: E402
 from app.services.engine import TickReport, run_due_steps  # noqa: E402
@@ -72,7 +73,7 @@ async def recorded(bot: BotContext) -> int:
     """L2 page steps recorded as sent."""
     async with bot.sessions() as session:
         stmt = select(func.count()).where(
-            ScheduledStep.level == "L2", ScheduledStep.status == "sent"
+            ScheduledStep.kind == PAGE, ScheduledStep.level == "L2", ScheduledStep.status == "sent"
         )
         return int((await session.execute(stmt)).scalar_one())
 
@@ -355,7 +356,9 @@ async def main() -> int:
             rows = (
                 await session.execute(
                     select(ScheduledStep.due_at, ScheduledStep.sent_at, ScheduledStep.late).where(
-                        ScheduledStep.level == "L2", ScheduledStep.status == "sent"
+                        ScheduledStep.kind == PAGE,
+                        ScheduledStep.level == "L2",
+                        ScheduledStep.status == "sent",
                     )
                 )
             ).all()

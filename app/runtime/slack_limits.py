@@ -315,6 +315,13 @@ class SlackLimits:
         self._reserved[key] = start + limit.seconds * self.scale / limit.calls
         return start - now
 
+    def reserved(self, method: str, channel: str | None = None) -> bool:
+        """Whether deferred work holds reservations still ahead: a new caller that could go
+        now should queue behind them (`reserve`) rather than take the slot they wait for."""
+        limit = limit_of(method)
+        key = (method, (channel or "") if limit.per_channel else "")
+        return self._reserved.get(key, -math.inf) > self._now()
+
     @contextlib.asynccontextmanager
     async def slot(
         self, method: str, channel: str | None, priority: Priority, ticket: int

@@ -101,7 +101,9 @@ async def send_page(run: StepRun) -> None:
         )
         metrics.page_sent(level.key)
         if incident.channel_id and not invited:
-            await invites.plan_invite(session, incident, targets, run.step.id, run.now, level.key)
+            await invites.plan_invite(
+                run.ctx, session, incident, targets, run.step.id, run.now, level.key
+            )
         following = plan.next_page_due(policy, incident.severity, level.key, run.now)
         if following is not None:
             paged = [p.key for p in paged_before] + [level.key]
@@ -123,7 +125,7 @@ async def _send(run: StepRun, level: EscalationLevel, text: str, targets: list[s
     invitation: asyncio.Task[bool] | None = None
     if incident.channel_id:
         sends.append(run.post(CHANNEL, incident.channel_id, text, page.blocks))
-        if invites.busy(run.ctx, invites.NO_WAIT) is None:  # a slot free now: no queueing
+        if invites.can_go_now(run.ctx):  # a slot free now: no queueing
             invitation = asyncio.ensure_future(
                 invites.invite(
                     run.ctx, incident, incident.channel_id, targets, invites.INLINE_WITHIN
@@ -286,7 +288,7 @@ async def copy_page(run: StepRun) -> None:
             await session.flush()
             if targets:  # the people paged by DM come into the channel, now that there is one
                 await invites.plan_invite(
-                    session, run.incident, targets, page_id, run.now, page.level
+                    run.ctx, session, run.incident, targets, page_id, run.now, page.level
                 )
     except IntegrityError:
         log.info("page %s already had its channel copy", page_id)

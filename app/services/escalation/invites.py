@@ -3,8 +3,8 @@
 The page (its DMs and its channel message) must not wait on `conversations.invite`, a Tier 3
 method (about 50 a minute): when many pages fall due together, invitations queued inside the
 page steps held every engine slot and the DMs behind them waited minutes. So a page invites
-alongside its messages only when the method's slot is free at once (`busy(ctx, NO_WAIT)` is
-None); else, or
+alongside its messages only when the method's slot is free at once and no deferred invitation
+waits for it (`can_go_now`); else, or
 if that invitation failed for now, it plans an `invite` step in the transaction that marks it
 sent. The invite step defers itself while Slack's tier is busy instead of holding a slot, and a
 transient failure is retried by the engine like any step.
@@ -38,6 +38,7 @@ INLINE_WITHIN = 2.0
 
 
 async def plan_invite(
+    ctx: BotContext,
     session: AsyncSession,
     incident: Incident,
     users: list[str],
@@ -45,12 +46,16 @@ async def plan_invite(
     now: datetime,
     level: str | None = None,
 ) -> int | None:
-    """In the transaction that marks a page sent: invite its people, once per page."""
+    """In the transaction that marks a page sent: invite its people, once per page, at a slot
+    of Slack's tier reserved for it (at once when the tier is idle), so it is claimed once, when
+    it can go, instead of being woken and deferred again and again."""
+    limits = _limits(ctx)
+    due = now + timedelta(seconds=limits.reserve(METHOD)) if limits is not None else now
     return await engine.schedule(
         session,
         incident,
         INVITE,
-        now,
+        due,
         {"users": users},
         now=now,
         level=level,
@@ -61,6 +66,13 @@ async def plan_invite(
 def _limits(ctx: BotContext) -> SlackLimits | None:
     limits = getattr(ctx.slack, "limits", None)
     return limits if isinstance(limits, SlackLimits) else None
+
+
+def can_go_now(ctx: BotContext) -> bool:
+    """Whether a page may invite alongside its messages: a slot free at once, and no deferred
+    invitation waiting for it (those keep their turn)."""
+    limits = _limits(ctx)
+    return limits is None or (not limits.reserved(METHOD) and busy(ctx, NO_WAIT) is None)
 
 
 def busy(ctx: BotContext, tolerance: timedelta = DEFER_WHEN_WAITING) -> timedelta | None:
