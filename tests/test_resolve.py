@@ -159,9 +159,7 @@ async def test_resolving_twice_is_harmless(
     assert (await kinds(bot, incident)).count("resolved") == 1
     assert len(fake_slack.files) == 1
     told = fake_slack.ephemerals[-1]
-    assert (
-        told["user"] == "UOTHER" and "already resolved (after 30 minutes)" in told["text"]
-    )
+    assert told["user"] == "UOTHER" and "already resolved (after 30 minutes)" in told["text"]
 
     answer = await command(slack, bot, "resolve", channel=incident.channel_id)
     assert "already resolved" in answer and "nothing was changed" in answer

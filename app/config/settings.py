@@ -29,8 +29,7 @@ HINTS: dict[str, str] = {
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "log_format": "text or json",
     "lease_seconds": "a number of seconds such as 300 (at least 1)",
-    "escalation_tick_seconds": "the most seconds between scheduler ticks, e.g. 5 "
-    "(0: no scheduler)",
+    "escalation_tick_seconds": "the most seconds between scheduler ticks, e.g. 5 (0: no scheduler)",
     "worker_heartbeat_seconds": "seconds between a worker's heartbeats, e.g. 1 (0.1 to 60)",
     "alert_webhook_token": "a random string of 16+ characters (e.g. `openssl rand -hex 32`), "
     "or unset it to disable /webhooks/alerts",
