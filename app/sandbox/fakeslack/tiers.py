@@ -66,7 +66,10 @@ class Tiers:
     _retry_until: dict[Key, float] = field(default_factory=dict)
 
     def rule(self, method: str) -> Rule | None:
-        """The method's rule per the reference; None for a method it gives no tier."""
+        """The method's rule per the reference; None for a method it gives no tier. The special
+        methods keep their own rule without the reference (chat.postMessage is per channel)."""
+        if method in SPECIAL_RULES:
+            return SPECIAL_RULES[method]
         spec = self.spec.method(method)
         tier = (spec.raw.get("rate_limits") if spec is not None else None) or ""
         return SPECIAL_RULES.get(method) if tier == "t5" else TIER_RULES.get(str(tier))
