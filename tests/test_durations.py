@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from app.domain.durations import format_duration, format_elapsed, parse_duration
+from app.domain.formatting import human_minutes
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,16 @@ def test_format_duration_reads_like_the_plan(td, expected):
 )
 def test_elapsed_times_read_naturally_never_as_zero_hours(td, expected):
     assert format_elapsed(td) == expected
+
+
+@pytest.mark.parametrize(
+    ("td", "expected"),
+    [
+        (timedelta(0), "under a second"),
+        (timedelta(milliseconds=400), "under a second"),
+        (timedelta(seconds=12), "12 seconds"),
+        (timedelta(minutes=15, seconds=59), "15 minutes"),
+    ],
+)
+def test_waits_and_lateness_read_in_whole_minutes_and_never_as_0_seconds(td, expected):
+    assert human_minutes(td) == expected

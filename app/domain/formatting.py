@@ -60,8 +60,11 @@ def short_time(when: datetime, tz: ZoneInfo) -> str:
 
 
 def human_minutes(delta: timedelta) -> str:
-    """Whole minutes for people ("15 minutes"); seconds only when under a minute."""
+    """Whole minutes for people ("15 minutes"); seconds only when under a minute (windows of
+    seconds exist), and "under a second" rather than "0 seconds"."""
     seconds = int(delta.total_seconds())
+    if seconds <= 0:
+        return "under a second"
     if seconds >= 60:
         seconds -= seconds % 60
     return format_duration(timedelta(seconds=max(seconds, 0)))
