@@ -228,49 +228,36 @@ async def test_signed_but_malformed_payload_gets_400_with_the_reason(
     assert not_startup(fake_slack.calls) == []
 
 
-def test_the_shapes_slack_really_sends_pass_the_shape_check() -> None:
+async def test_the_shapes_slack_really_sends_pass_the_shape_check(fake_slack: FakeSlack) -> None:
+    """What the builders make (in Slack's shapes, from what the fake holds) is never refused."""
     from app.slack.payloads import check_body
 
-    reaction = {
-        "type": "event_callback",
-        "team_id": "T1",
-        "event_id": "Ev1",
-        "event": {
-            "type": "reaction_added",
-            "user": "U1",
-            "reaction": "pushpin",
-            "item_user": "U2",
-            "item": {"type": "message", "channel": "C1", "ts": "1.2"},
-            "event_ts": "1.3",
+    channel = fake_slack.add_channel("incident-shapes", members=["UOTHER"])
+    ts = fake_slack.add_message(channel, "old", user="UOTHER")
+    fake_slack.add_reaction(channel, ts, "pushpin", user="UOTHER")
+    reaction = build.reaction_event(fake_slack, channel, ts, "pushpin", user_id="UOTHER")
+    change = fake_slack.edit_message(channel, ts, "new", user="UOTHER")
+    edited = build.message_changed_event(fake_slack, channel, change)
+    button = {"type": "button", "text": {"type": "plain_text", "text": "Acknowledge"}}
+    page = fake_slack.state.append_message(
+        channel,
+        {
+            "user": fake_slack.bot_user_id,
+            "bot_id": fake_slack.bot_id,
+            "text": "Paging L1",
+            "blocks": [
+                {
+                    "type": "actions",
+                    "block_id": "page",
+                    "elements": [{**button, "action_id": "escalation_ack"}],
+                }
+            ],
         },
-    }
-    edited = {
-        "type": "event_callback",
-        "event": {
-            "type": "message",
-            "subtype": "message_changed",
-            "channel": "C1",
-            "hidden": True,
-            "message": {
-                "type": "message",
-                "user": "U1",
-                "text": "new",
-                "ts": "1.2",
-                "edited": {"user": "U1", "ts": "1.4"},
-            },
-            "previous_message": {"type": "message", "user": "U1", "text": "old", "ts": "1.2"},
-        },
-    }
-    action = {
-        "type": "block_actions",
-        "user": {"id": "U1", "team_id": "T1"},
-        "team": {"id": "T1", "domain": "acme"},
-        "enterprise": None,
-        "channel": {"id": "C1", "name": "incident"},
-        "container": {"type": "message"},
-        "actions": [{"action_id": "escalation_ack", "block_id": "b", "value": "1"}],
-    }
-    check_body(json.dumps(reaction).encode(), "application/json")
-    check_body(json.dumps(edited).encode(), "application/json")
-    check_body(urlencode({"payload": json.dumps(action)}).encode(), FORM)
-    check_body(urlencode({"command": "/incident", "text": "help"}).encode(), FORM)
+    )
+    click = build.block_actions_on_message(fake_slack, page, "Acknowledge", user_id="UOTHER")
+    command = build.slash_command(fake_slack, "help", user_id="UOTHER", channel_id=channel)
+
+    for event in (reaction, edited):
+        check_body(json.dumps(build.event_callback(event)).encode(), "application/json")
+    check_body(urlencode({"payload": json.dumps(click)}).encode(), FORM)
+    check_body(urlencode(command).encode(), FORM)
