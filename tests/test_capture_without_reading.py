@@ -29,18 +29,13 @@ from tests import slack_events as ev
 from tests.conftest import SIGNING_SECRET, clean, make_settings, serve_bot
 from tests.outage import DatabaseOutage
 from tests.test_declare import incidents, open_modal, submit
-from tests.test_timeline import confirmations, entries, send
+from tests.test_timeline import confirmations, declared, entries, send
 
 
 @pytest_asyncio.fixture
 async def incident(slack: SlackSender, fake_slack: FakeSlack, bot: BotContext) -> Incident:
-    """A declared incident whose Slack setup is complete; the fake's calls are forgotten."""
-    view = await open_modal(slack, fake_slack, bot)
-    await submit(slack, bot, view, title="Checkout errors", severity="P1")
-    async with bot.sessions() as session:
-        [found] = (await session.execute(select(Incident))).scalars()
-    assert found.setup_complete and found.channel_id
-    fake_slack.channels[found.channel_id].members.update({"UOTHER", "ULEAD"})
+    """`declared` (test_timeline), with the workspace address known; calls forgotten."""
+    found = await declared(slack, fake_slack, bot)
     # Asked of Slack once per process, by its first capture unless something asked before
     # (test_the_workspace_address_is_asked_of_slack_once_per_process).
     assert await bot.workspace_url() == "https://fake.slack.com/"

@@ -29,15 +29,21 @@ POLICIES = Path(__file__).parent / "policies"
 CAPTURE_CALLS = ("conversations.history", "conversations.replies", "chat.getPermalink")
 
 
-@pytest_asyncio.fixture
-async def incident(slack: SlackSender, fake_slack: FakeSlack, bot: BotContext) -> Incident:
-    """A declared incident whose Slack setup is complete; the fake's calls are forgotten."""
+async def declared(slack: SlackSender, fake_slack: FakeSlack, bot: BotContext) -> Incident:
+    """A declared incident whose Slack setup is complete, UOTHER and ULEAD in its channel."""
     view = await open_modal(slack, fake_slack, bot)
     await submit(slack, bot, view, title="Checkout errors", severity="P1")
     async with bot.sessions() as session:
         [found] = (await session.execute(select(Incident))).scalars()
     assert found.setup_complete and found.channel_id
     fake_slack.channels[found.channel_id].members.update({"UOTHER", "ULEAD"})
+    return found
+
+
+@pytest_asyncio.fixture
+async def incident(slack: SlackSender, fake_slack: FakeSlack, bot: BotContext) -> Incident:
+    """`declared`, with the fake's calls forgotten."""
+    found = await declared(slack, fake_slack, bot)
     fake_slack.calls.clear()
     return found
 
