@@ -7,7 +7,7 @@ it imports nothing above it, so every layer from the store up may take one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from app.domain.runbooks import Runbooks
 from app.runtime.health import Health
 from app.runtime.tasks import BackgroundTasks
 from app.runtime.wakeup import Wakeup
+from app.trackers import Tracker
 
 
 class IncidentChannelIndex(Protocol):
@@ -64,6 +65,9 @@ class BotContext:
     health: Health = field(default_factory=Health)
     # Told after each commit that plans a step; the scheduler listens to wake at its due time.
     wakeup: Wakeup = field(default_factory=Wakeup)
+    # The issue trackers whose credentials are set, by name ("jira", "github", "linear"); the
+    # policy's `tickets.provider` says which one incidents use.
+    trackers: Mapping[str, Tracker] = field(default_factory=dict)
     _bot_user_id: str | None = None
     _workspace_url: str | None = None
     _asking: asyncio.Lock = field(default_factory=asyncio.Lock)  # one auth.test at a time
@@ -118,4 +122,6 @@ class BotContext:
         """Finish acknowledged work, then release connections."""
         await self.tasks.drain()
         await self.close_http_session()
+        for tracker in self.trackers.values():
+            await tracker.aclose()
         await self.engine.dispose()

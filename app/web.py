@@ -186,6 +186,7 @@ def create_web_app(bot: BotContext) -> Starlette:
     routes = [
         Route("/slack/events", slack_endpoint(bot, bolt, ReplayGuard(bot)), methods=["POST"]),
         Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
+        Route("/webhooks/tickets/{provider}", webhooks.ticket_endpoint(bot), methods=["POST"]),
     ]
     routes += _health_routes(bot, detailed=not bot.settings.ops_separate)
     app = Starlette(routes=routes, lifespan=lambda app: _lifespan(bot, scheduler))

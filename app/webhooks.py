@@ -1,4 +1,5 @@
-"""POST /webhooks/alerts/{source}: monitoring alerts in, answered as soon as they are saved.
+"""POST /webhooks/alerts/{source}: monitoring alerts in, answered as soon as they are saved;
+POST /webhooks/tickets/{provider}: trackers telling of tickets closed there (at the end).
 
 A source exists (otherwise 404) when a token applies to it, ALERT_WEBHOOK_TOKEN_<SOURCE> or else
 ALERT_WEBHOOK_TOKEN, or, for Sentry, when SENTRY_CLIENT_SECRET is set. The token is sent as
@@ -31,6 +32,7 @@ from app.context import BotContext
 from app.domain.alerts import PayloadError, parse
 from app.domain.policy import ALERT_SOURCES
 from app.services.alerts import IntakeUnavailable, receive
+from app.services.ticket_news import receive_webhook
 
 log = logging.getLogger(__name__)
 
@@ -127,5 +129,24 @@ def alert_endpoint(bot: BotContext) -> Callable[[Request], Awaitable[Response]]:
         if intake.unavailable is not None:
             return JSONResponse({"error": intake.unavailable, "results": results}, status_code=503)
         return JSONResponse({"results": results}, status_code=207 if intake.failed else 200)
+
+    return endpoint
+
+
+def ticket_endpoint(bot: BotContext) -> Callable[[Request], Awaitable[Response]]:
+    """POST /webhooks/tickets/{provider}: a tracker telling of a ticket closed there (an action
+    item's ticket closed marks the item done). 404 unless that tracker's webhook secret is set;
+    401 for a delivery whose signature does not verify (nothing is changed)."""
+
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            answer = await receive_webhook(
+                bot, request.path_params["provider"], dict(request.headers), raw
+            )
+        except SQLAlchemyError:
+            log.warning("ticket webhook refused: the database is unavailable", exc_info=True)
+            return PlainTextResponse("database unavailable, retry later", status_code=503)
+        return PlainTextResponse(answer.text, status_code=answer.status)
 
     return endpoint

@@ -29,7 +29,17 @@ from app.runtime.slack_client import (
 )
 from app.runtime.slack_limits import SlackLimits
 from app.runtime.wakeup import Wakeup
-from app.services import documents, engine, escalation, events, reminder_steps, resolve_steps, setup
+from app.services import (
+    documents,
+    engine,
+    escalation,
+    events,
+    reminder_steps,
+    resolve_steps,
+    setup,
+    ticket_news,
+    tickets,
+)
 from app.services.directory import Directory
 from app.services.engine import Handler
 from app.services.escalation import handlers as escalation_steps
@@ -37,6 +47,7 @@ from app.services.escalation import invites
 from app.services.incident_channels import IncidentChannels
 from app.store import wakeups
 from app.store.db import make_engine, make_sessionmaker
+from app.trackers.registry import build_trackers
 
 # Every kind of scheduled step, and the function that sends it when it falls due.
 STEP_KINDS: dict[str, Handler] = {
@@ -49,6 +60,8 @@ STEP_KINDS: dict[str, Handler] = {
     escalation_steps.PAGE_COPY: escalation_steps.copy_page,
     invites.INVITE: invites.send_invite,
     resolve_steps.POSTMORTEM: resolve_steps.upload_postmortem_step,
+    tickets.TICKET: tickets.sync_tickets,
+    ticket_news.TICKET_POLL: ticket_news.poll_ticket,
 }
 
 
@@ -154,4 +167,5 @@ def build(
         runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
         clock=clock,
         wakeup=wakeup,
+        trackers=build_trackers(settings),
     )

@@ -82,6 +82,8 @@ def test_step_kinds_and_event_subscribers_are_registered_by_wiring_alone() -> No
         "review_reminder",
         "setup",
         "target_warning",
+        "ticket",
+        "ticket_poll",
         "update_reminder",
     ]
     # In the order they run; registering twice (a second bot in one process) adds nothing.

@@ -12,6 +12,7 @@ BOT_SCOPES: tuple[str, ...] = (
     "channels:read",
     "groups:read",
     "pins:write",
+    "bookmarks:write",
     "users:read",
     "users:read.email",
     "usergroups:read",

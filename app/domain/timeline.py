@@ -40,6 +40,7 @@ class Kind:
     REVIEW_HELD = "review_held"
     SETUP_FAILED = "setup_failed"
     STEP_FAILED = "step_failed"
+    TICKET = "ticket"  # a tracker ticket opened, closed, reopened, or failing; data["event"]
 
     ALERT = "alert"
     RUNBOOK_POSTED = "runbook_posted"
@@ -56,6 +57,7 @@ class Kind:
             RESOLVED,
             REOPENED,
             SETUP_FAILED,
+            TICKET,
         }
     )
 

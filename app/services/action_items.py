@@ -12,10 +12,10 @@ from app.domain import reminders
 from app.domain.command_text import ActionItemDraft
 from app.domain.formatting import plain_item_line
 from app.domain.timeline import Kind
-from app.services import events
+from app.services import events, tickets
 from app.services.authorization import may_be_told
 from app.services.errors import UserError
-from app.services.incidents import Change, changing
+from app.services.incidents import Change, changing, policy_of
 from app.services.summary import refresh_summary
 from app.store import action_items as store
 from app.store.models import ActionItem, Incident
@@ -53,6 +53,8 @@ async def add(
         change.session.add(item)
         await change.session.flush()
         number = len(await store.for_incident(change.session, change.incident.id))
+        policy = policy_of(bot, change.incident)
+        await tickets.plan_for_item(change.session, change.incident, item, policy, change.now)
         text = f"Action item {number} added: {plain_item_line(item)}"
         _record(change, item, "added", text, actor_id, names_owner=True)
     return change.incident, item, number
@@ -98,9 +100,10 @@ async def added_published(
 
 
 async def mark_done(
-    bot: BotContext, item_id: int, actor_id: str
+    bot: BotContext, item_id: int, actor_id: str, reason: str = ""
 ) -> tuple[Incident, ActionItem, bool]:
-    """Mark an item done; a second click changes nothing (the bool says whether it changed)."""
+    """Mark an item done; a second click changes nothing (the bool says whether it changed).
+    `reason` says why when it was not a click (its ticket was closed)."""
     async with bot.sessions() as session:
         found = await store.get(session, item_id)
     if found is None:
@@ -114,7 +117,9 @@ async def mark_done(
         item.done = True
         item.done_at = change.now
         item.done_by = actor_id
-        _record(change, item, "done", f"Action item done: {item.text}", actor_id)
+        text = f"Action item done: {item.text}" + (f" ({reason})" if reason else "")
+        _record(change, item, "done", text, actor_id)
+        await tickets.plan_sync(change.session, change.incident, change.now)  # its ticket closes
     return change.incident, item, True
 
 

@@ -16,7 +16,7 @@ from app.domain.naming import incident_id
 from app.domain.severity import choose_severity, private_by_default
 from app.domain.text import normalize_title
 from app.domain.timeline import Kind
-from app.services import setup, timeline
+from app.services import setup, tickets, timeline
 from app.services.errors import InvalidInput
 from app.store import incidents as store
 from app.store.models import Incident
@@ -148,6 +148,8 @@ async def declare_with_result(
             # Committed with the incident: its Slack setup and L1's page happen even if this
             # process dies right after the commit.
             await setup.plan_setup(session, incident)
+            # And its ticket, if its severity opens one (the plan's "Create ticket").
+            await tickets.plan_for_declared(session, incident, ctx.policy, now)
     except IntegrityError:
         # The same submission won a race against itself; the winner's incident is the answer.
         if request.request_key and (existing := await _by_request_key(ctx, request.request_key)):

@@ -30,7 +30,7 @@ from app.domain.documents import (
 )
 from app.domain.text import readable
 from app.domain.timeline import Kind
-from app.services import people
+from app.services import people, tickets
 from app.services.slack_errors import slack_error
 from app.store import action_items
 from app.store import incidents as store
@@ -170,6 +170,8 @@ async def save_upload(bot: BotContext, incident: Incident, file_id: str) -> None
             postmortem_file_id=file_id,
             **({"postmortem_url": url} if url else {}),
         )
+        if url:  # the resolved incident's ticket links it
+            await tickets.plan_sync(session, incident, bot.clock.now())
 
 
 async def remember_names(bot: BotContext, incident: Incident) -> None:

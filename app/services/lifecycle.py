@@ -15,7 +15,7 @@ from app.context import BotContext
 from app.domain import lifecycle
 from app.domain.formatting import duration_text
 from app.domain.timeline import Kind
-from app.services import events, resolve_steps
+from app.services import events, resolve_steps, tickets
 from app.services.errors import InvalidInput, UserError
 from app.services.incidents import Outcome, changing
 from app.services.summary import refresh_announcement, refresh_summary
@@ -133,6 +133,7 @@ async def resolve(
         duration = duration_text(incident)
         # With the resolution: the post-mortem upload and the review reminder (durable steps).
         await resolve_steps.plan_after_resolve(change.session, incident)
+        await tickets.plan_sync(change.session, incident, change.now)  # closed with it
         change.record(
             Kind.RESOLVED,
             actor_id=actor_id,
@@ -170,6 +171,7 @@ async def reopen(bot: BotContext, incident_id: int, actor_id: str, reason: str =
         incident.status = lifecycle.INVESTIGATING
         incident.resolved_at = None
         incident.resolved_by = None
+        await tickets.plan_sync(change.session, incident, change.now)  # reopened with it
         text = "Reopened" + (f": {reason}" if reason else "")
         change.record(
             Kind.REOPENED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.context import BotContext
 from app.domain.timeline import Kind
-from app.services import events
+from app.services import events, tickets
 from app.services.errors import UserError
 from app.services.incidents import Outcome, changing, policy_of
 from app.services.summary import refresh_announcement, refresh_summary
@@ -29,6 +29,7 @@ async def change_severity(
         incident.severity = new
         direction = "raised" if policy.rank(new) < policy.rank(old) else "lowered"
         text = f"Severity {direction} from {old} to {new}" + (f": {reason}" if reason else "")
+        await tickets.plan_sync(change.session, incident, change.now)  # its priority follows
         change.record(
             Kind.SEVERITY_CHANGED,
             actor_id=actor_id,

@@ -18,14 +18,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.lifecycle import Status
-from app.store.types import UTCDateTime
+from app.store.base import Base
+from app.store.ticket_model import TicketRecord
 
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+__all__ = ["Base", "TicketRecord"]  # and the tables below
 
 
 class DayCounter(Base):

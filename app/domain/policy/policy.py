@@ -25,6 +25,7 @@ from app.domain.policy.models import (
     Impact,
     Severity,
 )
+from app.domain.policy.tickets import TicketPolicy, check_severity_keys
 
 __all__ = ["Policy"]
 
@@ -40,6 +41,7 @@ class Policy(Model):
     timeline_emoji: Strings = ("pushpin",)
     review_within: Duration = timedelta(hours=48)
     alerts: AlertPolicy = AlertPolicy()
+    tickets: TicketPolicy = TicketPolicy()
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -91,10 +93,17 @@ class Policy(Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> Policy:
-        """Cross-section checks, in this order: escalation targets, impacts, alert rules."""
+        """Cross-section checks, in this order: escalation targets, impacts, alert rules,
+        tickets."""
         self._check_escalation_targets()
         self._check_impacts()
         self._check_alert_rules()
+        unknown = check_severity_keys(self.tickets, self.severities)
+        if unknown is not None:
+            raise PathError(
+                ("tickets", "severities", unknown),
+                f"unknown severity {unknown!r} (known: {', '.join(self.severity_keys)})",
+            )
         return self
 
     def _check_escalation_targets(self) -> None:
