@@ -65,14 +65,14 @@ async def sync_tickets(run: StepRun) -> None:
         records = await store.for_incident(session, incident.id)
         items = {item.id: item for item in await action_items.for_incident(session, incident.id)}
     state = _Pass()
-    for record in records:
+    for index, record in enumerate(records):
         if record.error is not None and record.key is None:
             continue  # refused for good: `/incident ticket` clears it and asks again
         tracker = ctx.trackers.get(record.provider)
         if tracker is None:
             await _refuse(run, record, texts.not_configured_text(record.provider))
             continue
-        await _sync_held(run, tracker, record, items, state)
+        records[index] = await _sync_held(run, tracker, record, items, state)
     if state.changed:
         await refresh_summary(ctx, incident)
     await _bookmark(run, records, state)
@@ -85,15 +85,17 @@ async def _sync_held(
     record: TicketRecord,
     items: dict[int, ActionItem],
     state: _Pass,
-) -> None:
+) -> TicketRecord:
+    """Sync one ticket while holding it; returns it as it is now."""
     ctx = run.ctx
     async with ctx.sessions.begin() as session:
         held = await store.hold(session, record.id, run.now, run.now + HOLD)
-        if held:
-            await session.refresh(record)
-    if not held:
+        fresh = await session.get(TicketRecord, record.id, populate_existing=True)
+    if fresh is not None:
+        record = fresh  # as the hold left it (uncertain, if a dead holder's hold lapsed)
+    if not held or fresh is None:
         state.waits.append((run.now + BUSY_WAIT, "another step is updating this ticket"))
-        return
+        return record
     try:
         item = items.get(record.action_item_id) if record.action_item_id else None
         await _sync_one(run, tracker, record, item, state)
@@ -106,6 +108,7 @@ async def _sync_held(
     finally:
         async with ctx.sessions.begin() as session:
             await store.save(session, record.id, ctx.clock.now(), busy_until=None)
+    return record
 
 
 def _backoff(run: StepRun, exc: TrackerError) -> timedelta:
