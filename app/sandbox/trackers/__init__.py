@@ -1,0 +1,1 @@
+"""Fake issue trackers for the tests and the demo: Jira, GitHub, Linear."""
