@@ -167,5 +167,5 @@ def build(
         runbooks=runbooks if runbooks is not None else load_runbooks(settings.runbooks_dir),
         clock=clock,
         wakeup=wakeup,
-        trackers=build_trackers(settings),
+        trackers=build_trackers(settings, policy.tickets.priority_names()),
     )

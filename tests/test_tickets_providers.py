@@ -78,7 +78,30 @@ async def linear() -> Tracked:
     )
 
 
-TRACKERS = {"jira": jira_server, "linear": linear}
+async def github() -> Tracked:
+    from app.sandbox.trackers.github import FakeGitHub
+
+    fake = FakeGitHub()
+    fake.seed_repo("acme/api", collaborators=["incident-bot"])
+    await fake.start()
+
+    def priority(issue: Any) -> str:
+        found = [name for name in issue.label_names if name.startswith("priority: ")]
+        return found[0].removeprefix("priority: ").title() if len(found) == 1 else str(found)
+
+    return Tracked(
+        fake,
+        {"github_token": fake.token, "github_api_url": fake.base_url},
+        "acme/api",
+        "High",
+        lambda: [i for i in fake.issues("acme/api") if not i.is_pull_request],
+        priority,
+        lambda issue: issue.state == "closed",
+        lambda: fake.fail_after_success("issues/create"),
+    )
+
+
+TRACKERS = {"jira": jira_server, "linear": linear, "github": github}
 
 
 @pytest_asyncio.fixture(params=sorted(TRACKERS))

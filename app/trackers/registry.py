@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from app.config.tracker_settings import TrackerSettings
@@ -10,9 +10,12 @@ from app.domain.tickets import Ticket
 from app.trackers.base import Tracker
 
 
-def build_trackers(settings: TrackerSettings) -> dict[str, Tracker]:
+def build_trackers(
+    settings: TrackerSettings, priority_labels: Iterable[str] = ()
+) -> dict[str, Tracker]:
     """The configured trackers by name; making them opens no connection. A tracker's module
-    is imported only when its credentials are set."""
+    is imported only when its credentials are set. `priority_labels`: every priority the
+    policy names, which GitHub (where a priority is a label) replaces when it changes."""
     found: dict[str, Tracker] = {}
     if settings.jira_configured:
         from app.trackers.jira import JiraTracker
@@ -21,7 +24,8 @@ def build_trackers(settings: TrackerSettings) -> dict[str, Tracker]:
     if settings.github_configured:
         from app.trackers.github import GitHubTracker
 
-        found["github"] = _made(GitHubTracker.from_settings(settings))
+        labels = tuple(priority_labels)
+        found["github"] = _made(GitHubTracker.from_settings(settings, priority_labels=labels))
     if settings.linear_configured:
         from app.trackers.linear import LinearTracker
 

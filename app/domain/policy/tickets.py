@@ -114,6 +114,11 @@ class TicketPolicy(Model):
             team=entry.team or self.team,
         )
 
+    def priority_names(self) -> tuple[str, ...]:
+        """Every priority this section names, the tracker's defaults included."""
+        named = [entry.priority for entry in self.severities.values() if entry.priority]
+        return tuple(dict.fromkeys([*named, *DEFAULT_PRIORITIES.get(self.provider or "", ())]))
+
     def item_spec(self) -> TicketSpec:
         assert self.provider is not None and self.project is not None
         items = self.action_items
