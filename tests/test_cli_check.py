@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from app.config.policy_loader import load_policy
 from app.config.slack_scopes import BOT_SCOPES
 from app.domain.simulation import empty_levels
 from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.trackers.jira import FakeJira
 from app.store.migrate import upgrade
 from tests.conftest import ROOT, TOKEN, USERS, manifest_bot_scopes
 from tests.test_cli import run_cli
@@ -158,3 +160,103 @@ async def test_subcommand_help_lists_its_options(
     assert code == 0
     for option in options:
         assert option in out
+
+
+# ------------------------------------------------------------------------------- tickets
+
+NO_TRACKERS = {"JIRA_URL": "", "GITHUB_TOKEN": "", "GITHUB_APP_ID": "", "LINEAR_API_KEY": ""}
+
+
+def jira_env(jira: FakeJira, token: str = "jira-api-token") -> dict[str, str]:
+    return {
+        **NO_TRACKERS,
+        "JIRA_URL": jira.base_url,
+        "JIRA_EMAIL": jira.email,
+        "JIRA_API_TOKEN": token,
+    }
+
+
+@pytest.fixture
+async def jira() -> AsyncIterator[FakeJira]:
+    fake = FakeJira("cloud")
+    fake.seed_project("OPS", name="Operations")
+    await fake.start()
+    yield fake
+    await fake.stop()
+    assert fake.violations == []
+
+
+async def test_check_says_tickets_are_off_without_a_provider_and_passes(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    code, out, err = await run_cli(tmp_path, "check", **slack_env(fake_slack, **NO_TRACKERS))
+    assert code == 0, err
+    assert (
+        "tickets: off (the policy's tickets: names no provider): the plan's \"Create ticket\" "
+        "stays a reminder on the summary"
+    ) in out.splitlines()
+
+
+async def test_check_fails_naming_the_settings_of_a_provider_without_credentials(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    policy = str(POLICIES / "tickets_jira.yml")
+    env = slack_env(fake_slack, POLICY_FILE=policy, **NO_TRACKERS)
+    code, out, err = await run_cli(tmp_path, "check", **env)
+    assert code == 2
+    assert (
+        "tickets: Jira is the policy's tickets.provider but its credentials are not set: set "
+        "JIRA_URL, with JIRA_EMAIL and JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT "
+        "(Server/Data Center)"
+    ) in err.splitlines()
+    assert "Traceback" not in err
+
+
+async def test_check_verifies_the_policys_tracker_with_one_read_only_call(
+    tmp_path: Path, fake_slack: FakeSlack, jira: FakeJira
+) -> None:
+    policy = str(POLICIES / "tickets_jira.yml")
+    env = slack_env(fake_slack, POLICY_FILE=policy, **jira_env(jira))
+    code, out, err = await run_cli(tmp_path, "check", **env)
+    assert code == 0, err
+    [line] = [line for line in out.splitlines() if line.startswith("tickets:")]
+    assert line.startswith("tickets: Jira, project OPS: Incident Bot on 127.0.0.1:")
+    assert "Operations" in line
+    assert {call.method for call in jira.requests} == {"GET"}  # it changed nothing
+
+
+async def test_check_fails_with_the_trackers_refusal(
+    tmp_path: Path, fake_slack: FakeSlack, jira: FakeJira
+) -> None:
+    policy = str(POLICIES / "tickets_jira.yml")
+    env = slack_env(fake_slack, POLICY_FILE=policy, **jira_env(jira, token="revoked"))
+    code, out, err = await run_cli(tmp_path, "check", **env)
+    assert code == 1
+    [line] = [line for line in err.splitlines() if line.startswith("tickets:")]
+    assert line.startswith("tickets: Jira, project OPS: ") and "Traceback" not in err
+    assert not any(line.startswith("tickets:") for line in out.splitlines())
+
+
+async def test_check_verifies_a_tracker_configured_but_unused_and_says_so(
+    tmp_path: Path, fake_slack: FakeSlack, jira: FakeJira
+) -> None:
+    code, out, err = await run_cli(tmp_path, "check", **slack_env(fake_slack, **jira_env(jira)))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("tickets:")]
+    assert lines[0].startswith("tickets: off")
+    assert lines[1].startswith(
+        "tickets: Jira is configured but unused (tickets are off): Incident Bot on 127.0.0.1:"
+    )
+    assert jira.requests  # asked, read-only
+
+    # Unused, it only warns when it fails.
+    code, out, err = await run_cli(
+        tmp_path, "check", **slack_env(fake_slack, **jira_env(jira, token="revoked"))
+    )
+    assert code == 0, err
+    assert any(
+        line.startswith(
+            "warning: tickets: Jira is configured but unused (tickets are off), and it failed: "
+        )
+        for line in out.splitlines()
+    )

@@ -19,6 +19,7 @@ from app.cli.common import (
     safe_url,
     settings,
 )
+from app.cli.trackers import check_tickets
 from app.config.settings import Settings
 from app.config.slack_scopes import missing_scopes
 from app.domain.escalation import level_names
@@ -108,9 +109,10 @@ def run(_args: argparse.Namespace) -> int:
         "alert webhooks: "
         + (", ".join(enabled) if enabled else "disabled (ALERT_WEBHOOK_TOKEN unset)")
     )
-    if not state.known:
+    tickets = check_tickets(loaded, policy.tickets)
+    if not state.known or tickets == EXIT_CONFIG:
         return EXIT_CONFIG
-    return 0 if check_slack(loaded) else EXIT_FAILED
+    return 0 if check_slack(loaded) and tickets == 0 else EXIT_FAILED
 
 
 COMMAND = Command(
@@ -119,8 +121,10 @@ COMMAND = Command(
     description=(
         "Verify the setup without serving: every setting, the policy and runbooks, the "
         "database (reachable, and its migration state against this version's), levels that "
-        "page nobody, and the Slack token (auth.test) with any scope it lacks. Exit 0 when "
-        "ready, 1 when Slack refuses, 2 when a setting or the database needs fixing."
+        "page nobody, the Slack token (auth.test) with any scope it lacks, and the issue "
+        "trackers (the policy's tickets: provider, and every tracker with credentials set, "
+        "by one read-only call). Exit 0 when ready, 1 when Slack or the tracker refuses, 2 "
+        "when a setting or the database needs fixing."
     ),
     run=run,
 )

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from app.domain.durations import format_elapsed
-from app.domain.text import markdown_text
+from app.domain.text import markdown_text, visible
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,17 @@ class ActionItem:
     owner: str | None = None
     due: date | None = None
     done: bool = False
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    """A ticket the tracker made: the incident's own (`item` None) or an action item's
+    (`item`: its number in `action_items`, from 1, as the documents list them)."""
+
+    key: str
+    url: str
+    tracker: str  # "Jira", "GitHub", "Linear"
+    item: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class IncidentRecord:
     attendees: tuple[str, ...] = ()
     timeline: tuple[TimelineItem, ...] = ()
     action_items: tuple[ActionItem, ...] = field(default_factory=tuple)
+    tickets: tuple[TicketLink, ...] = ()
     # Who the record names, by Slack id (filled by `named`): the export keeps the ids.
     people: Mapping[str, str] = field(default_factory=dict)
 
@@ -147,15 +160,52 @@ def _timeline_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
     return lines
 
 
+# What may not appear in a Markdown link's destination as it is: it would end the link early
+# or let it be read as something else. Parentheses are percent-encoded instead.
+_URL_REFUSED = re.compile(r"[\s<>\\\"'`]")
+
+
+def _safe_url(url: str) -> str | None:
+    """`url` as a Markdown link destination, or None unless it is a plain http(s) URL."""
+    url = url.strip()
+    if not url or visible(url) != url or _URL_REFUSED.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    return url.replace("(", "%28").replace(")", "%29")
+
+
+def ticket_link(ticket: TicketLink) -> str:
+    """`[OPS-12](https://…)`: the key escaped as link text (a key is the tracker's, but it
+    cannot close the link or add markup either), the URL only when it is plain http(s); else
+    the key alone."""
+    key = " ".join(ticket.key.split()).replace("\\", "\\\\")
+    text = markdown_text(key).replace("*", "\\*").replace("_", "\\_") or "ticket"
+    url = _safe_url(ticket.url)
+    return f"[{text}]({url})" if url else text
+
+
+def _ticket_lines(record: IncidentRecord) -> list[str]:
+    """The header's line for the incident's own ticket (none without one)."""
+    own = [t for t in record.tickets if t.item is None]
+    return [f"**Ticket**: {ticket_link(t)} ({_md(t.tracker)})" for t in own]
+
+
 def _action_lines(record: IncidentRecord) -> list[str]:
     if not record.action_items:
         return ["- [ ] Item 1 - Owner - Due date"]
+    by_item = {t.item: t for t in record.tickets if t.item is not None}
     lines = []
-    for item in record.action_items:
+    for number, item in enumerate(record.action_items, start=1):
         box = "x" if item.done else " "
         owner = _md(item.owner or "") or "Owner"
         due = item.due.isoformat() if item.due else "Due date"
-        lines.append(f"- [{box}] {_md(item.text)} - {owner} - {due}")
+        ticket = f" - {ticket_link(by_item[number])}" if number in by_item else ""
+        lines.append(f"- [{box}] {_md(item.text)} - {owner} - {due}{ticket}")
     return lines
 
 
@@ -170,6 +220,7 @@ def render_incident_log(record: IncidentRecord, tz: ZoneInfo) -> str:
         f"**Started**: {_stamp(record.started_at, tz)}",
         f"**Resolved**: {_stamp(record.resolved_at, tz)}",
         f"**Duration**: {_duration(record)}",
+        *_ticket_lines(record),
         "",
         "## Impact",
         f"- Affected services: {_md(record.affected_services)}".rstrip(),
@@ -215,6 +266,7 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
         f"**Severity**: {record.severity}",
         f"**Duration**: {downtime}",
         f"**Attendees**: {', '.join(_md(a) for a in record.attendees) or '[Names]'}",
+        *_ticket_lines(record),
         "",
         "## Executive Summary",
         summary,

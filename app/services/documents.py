@@ -22,6 +22,7 @@ from app.domain.documents import (
 )
 from app.domain.documents import (
     IncidentRecord,
+    TicketLink,
     TimelineItem,
     mentioned,
     named,
@@ -34,7 +35,9 @@ from app.services import people, tickets
 from app.services.slack_errors import slack_error
 from app.store import action_items
 from app.store import incidents as store
-from app.store.models import Incident, TimelineEntry
+from app.store import tickets as ticket_store
+from app.store.models import ActionItem, Incident, TicketRecord, TimelineEntry
+from app.ui.tickets import tracker_title
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,20 @@ _NOT_IN_DOCUMENTS = {Kind.SETUP_FAILED}
 
 def _mention(user_id: str | None) -> str | None:
     return f"<@{user_id}>" if user_id else None
+
+
+def _ticket_links(records: list[TicketRecord], items: list[ActionItem]) -> tuple[TicketLink, ...]:
+    """The tickets the tracker made (those still being opened have no key yet), an item's
+    named by the item's number in the documents."""
+    numbers = {item.id: n for n, item in enumerate(items, start=1)}
+    links = []
+    for record in records:
+        number = numbers.get(record.action_item_id) if record.action_item_id else None
+        if record.key and (record.action_item_id is None or number is not None):
+            links.append(
+                TicketLink(record.key, record.url or "", tracker_title(record.provider), number)
+            )
+    return tuple(links)
 
 
 def _text(entry: TimelineEntry) -> str:
@@ -63,6 +80,7 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
         )
     ).scalars()
     items = await action_items.for_incident(session, incident.id)
+    tickets_made = await ticket_store.for_incident(session, incident.id)
     return IncidentRecord(
         public_id=incident.public_id,
         title=incident.title,
@@ -87,6 +105,7 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
             ActionItemDoc(item.text, _mention(item.owner_id), item.due_on, item.done)
             for item in items
         ),
+        tickets=_ticket_links(tickets_made, items),
     )
 
 

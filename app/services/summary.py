@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.services.incidents import policy_of
-from app.store import action_items
+from app.store import action_items, tickets
 from app.store.models import Incident
 from app.ui.common import Message
 from app.ui.summary import announcement, channel_topic, summary_message
@@ -35,9 +35,10 @@ def _lock(incident_id: int) -> asyncio.Lock:
 async def refresh_summary(bot: BotContext, incident: Incident) -> None:
     """Bring the pinned summary and the channel topic up to date with the store.
 
-    The incident is read again inside the lock, so whatever called this last, Slack ends up
-    showing the newest state. Slack errors are logged, not raised: the change is already saved
-    and the next refresh repairs the view.
+    The incident is read again inside the lock (with its action items and tickets, in one
+    session), so whatever called this last, Slack ends up showing the newest state. Slack
+    errors are logged, not raised: the change is already saved and the next refresh repairs
+    the view.
     """
     async with _lock(incident.id):
         async with bot.sessions() as session:
@@ -45,9 +46,10 @@ async def refresh_summary(bot: BotContext, incident: Incident) -> None:
             if current is None:
                 return
             items = await action_items.for_incident(session, current.id)
+            ticket_rows = await tickets.for_incident(session, current.id)
         policy = policy_of(bot, current)
         if current.channel_id and current.summary_ts:
-            message = summary_message(current, policy, bot.settings.tz, items)
+            message = summary_message(current, policy, bot.settings.tz, items, ticket_rows)
             await _edit(bot, current, "summary", current.channel_id, current.summary_ts, message)
         if current.channel_id and current.topic_set:
             await _set_topic(bot, current, current.channel_id, channel_topic(current, policy))

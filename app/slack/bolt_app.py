@@ -23,6 +23,7 @@ from app.slack import (
     people,
     runbooks,
     severity,
+    tickets,
     timeline,
     updates,
 )
@@ -100,6 +101,13 @@ def subcommands() -> Registry:
                 "Post a runbook as a checklist in this incident channel; without a type, list "
                 "them.",
                 runbooks.runbook_command,
+            ),
+            Subcommand(
+                "ticket",
+                "ticket [INC-id]",
+                "Open the incident's ticket in the team's tracker (Jira, GitHub or Linear), or "
+                "show its link.",
+                tickets.ticket_command,
             ),
             Subcommand(
                 "resolve",

@@ -32,9 +32,10 @@ from app.ui.common import (
     status_label,
 )
 from app.ui.followup import done_button, review_held_button
+from app.ui.tickets import ticket_link, tracker_title
 
 if TYPE_CHECKING:
-    from app.store.models import ActionItem, Incident
+    from app.store.models import ActionItem, Incident, TicketRecord
 
 __all__ = [
     "ACKNOWLEDGE_ACTION",
@@ -106,9 +107,11 @@ def summary_message(
     policy: Policy,
     tz: ZoneInfo,
     action_items: Sequence[ActionItem] = (),
+    tickets: Sequence[TicketRecord] = (),
 ) -> Message:
     """The pinned summary, kept current in place: what the plan says a responder needs first,
-    then where the incident stands (status, lead, open action items) and its buttons."""
+    then where the incident stands (status, lead, its ticket, open action items, each with
+    its own ticket) and its buttons."""
     sev = policy.severity(incident.severity)
     lead = f"<@{incident.lead_id}>" if incident.lead_id else "Unassigned: `/incident lead @someone`"
     fields = [
@@ -118,6 +121,9 @@ def summary_message(
         MarkdownTextObject(text=f"*Reporter*\n<@{incident.reporter_id}>"),
         MarkdownTextObject(text=f"*Started*\n{format_time(incident.started_at, tz)}"),
     ]
+    ticket = _ticket_field(tickets)
+    if ticket:
+        fields.append(MarkdownTextObject(text=ticket))
     if incident.acknowledged_at is not None:
         who = f"<@{incident.acknowledged_by}> " if incident.acknowledged_by else ""
         fields.append(
@@ -156,7 +162,7 @@ def summary_message(
                 text=MarkdownTextObject(text=clip(escalation_path(policy, incident.severity), 3000))
             )
         )
-    blocks += _action_item_blocks(action_items)
+    blocks += _action_item_blocks(action_items, tickets)
     buttons = summary_buttons(incident)
     if buttons:
         blocks.append(ActionsBlock(block_id="incident_actions", elements=buttons))
@@ -191,9 +197,33 @@ def escalation_path(policy: Policy, severity: str) -> str:
     )
 
 
-def _action_item_blocks(items: Sequence[ActionItem]) -> list[Block]:
+def _ticket_field(tickets: Sequence[TicketRecord]) -> str:
+    """The incident's own ticket: its link once the tracker made it, "opening" while the
+    ticket step works on it; nothing without one, or when the tracker refused it (the
+    refusal was told in the channel, with how to ask again)."""
+    own = next((t for t in tickets if t.action_item_id is None), None)
+    if own is None:
+        return ""
+    where = tracker_title(own.provider)
+    if own.key:
+        return f"*Ticket*\n{ticket_link(own)} ({where})"
+    if own.error is None:
+        return f"*Ticket*\nopening in {where}…"
+    return ""
+
+
+def _item_text(number: int, item: ActionItem, ticket: TicketRecord | None) -> str:
+    """The item's line, then its ticket's link: the line is clipped, never the link."""
+    link = f" · {ticket_link(ticket)}" if ticket is not None and ticket.key else ""
+    return clip(f"{number}. {item_line(item)}", 3000 - len(link)) + link
+
+
+def _action_item_blocks(
+    items: Sequence[ActionItem], tickets: Sequence[TicketRecord] = ()
+) -> list[Block]:
     if not items:
         return []
+    by_item = {t.action_item_id: t for t in tickets if t.action_item_id is not None}
     open_items = [i for i in items if not i.done]
     done = len(items) - len(open_items)
     heading = f"*Action items*: {len(open_items)} open, {done} done"
@@ -205,7 +235,9 @@ def _action_item_blocks(items: Sequence[ActionItem]) -> list[Block]:
         blocks.append(
             SectionBlock(
                 block_id=f"action_item_{item.id}",
-                text=MarkdownTextObject(text=clip(f"{numbers[item.id]}. {item_line(item)}", 3000)),
+                text=MarkdownTextObject(
+                    text=_item_text(numbers[item.id], item, by_item.get(item.id))
+                ),
                 accessory=done_button(item),
             )
         )
