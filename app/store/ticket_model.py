@@ -48,9 +48,11 @@ class TicketRecord(Base):
     bookmarked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     announced: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # One step at a time talks to the tracker about this ticket (two replicas, two changes):
-    # it holds the ticket until then. A holder that died is known by its lapsed hold, and the
-    # next one looks in the tracker before it creates anything.
+    # it holds the ticket until `busy_until`. A holder that died is known by its lapsed hold or
+    # its dead worker, and the next one looks in the tracker before it creates anything.
     busy_until: Mapped[datetime | None] = mapped_column()
+    busy_by: Mapped[str | None] = mapped_column(String(80))  # the worker holding it
+    busy_since: Mapped[datetime | None] = mapped_column()
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # The failure a person was last told of (told once per distinct failure).
     error: Mapped[str | None] = mapped_column(Text)

@@ -3,13 +3,14 @@ lets one step at a time talk to the tracker about a ticket."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.models import TicketRecord
+from app.store.workers import held_by_dead_worker
 
 
 async def for_incident(session: AsyncSession, incident_id: int) -> list[TicketRecord]:
@@ -50,21 +51,37 @@ async def open_item_tickets(session: AsyncSession, limit: int = 500) -> list[Tic
     return list((await session.execute(stmt)).scalars())
 
 
-async def hold(session: AsyncSession, ticket_id: int, now: datetime, until: datetime) -> bool:
-    """Take the ticket for one step until `until`, unless another step holds it now. A hold
-    that lapsed (its holder died) is taken over, and the ticket marked uncertain: what the dead
-    holder did in the tracker is looked up before anything is made again."""
+async def hold(
+    session: AsyncSession,
+    ticket_id: int,
+    now: datetime,
+    until: datetime,
+    worker: str,
+    dead_after: timedelta,
+) -> bool:
+    """Take the ticket for `worker` until `until`, unless another live one holds it now.
+
+    A hold that lapsed, or whose worker is dead (three missed heartbeats, as for steps), is
+    taken over, and the ticket marked uncertain: what the dead holder did in the tracker is
+    looked up before anything is made again.
+    """
+    holder = TicketRecord.busy_by
+    orphaned = or_(
+        TicketRecord.busy_until < now,
+        held_by_dead_worker(holder, now, dead_after, claimed_at=TicketRecord.busy_since),
+    )
+    taken = {"busy_until": until, "busy_by": worker, "busy_since": now}
     lapsed = await session.execute(
         update(TicketRecord)
-        .where(TicketRecord.id == ticket_id, TicketRecord.busy_until < now)
-        .values(busy_until=until, uncertain=True)
+        .where(TicketRecord.id == ticket_id, TicketRecord.busy_until.is_not(None), orphaned)
+        .values(uncertain=True, **taken)
     )
     if lapsed.rowcount:  # type: ignore[attr-defined]
         return True
     free = await session.execute(
         update(TicketRecord)
         .where(TicketRecord.id == ticket_id, TicketRecord.busy_until.is_(None))
-        .values(busy_until=until)
+        .values(**taken)
     )
     return bool(free.rowcount)  # type: ignore[attr-defined]
 

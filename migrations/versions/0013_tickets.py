@@ -36,6 +36,8 @@ def upgrade() -> None:
         sa.Column("bookmarked", sa.Boolean(), nullable=False),
         sa.Column("announced", sa.Boolean(), nullable=False),
         sa.Column("busy_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("busy_by", sa.String(length=80), nullable=True),
+        sa.Column("busy_since", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uncertain", sa.Boolean(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("requested_by", sa.String(length=32), nullable=True),

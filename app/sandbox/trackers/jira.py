@@ -23,6 +23,7 @@ with a status) and `come_up`. `route=` limits a fault to one route, e.g.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -48,7 +49,7 @@ SERVER_401 = "You are not authenticated. Authentication required to perform this
 
 @dataclass
 class Fault:
-    kind: str  # "status" (answer it, nothing done) | "after" (done, then fail) | "drop"
+    kind: str  # "status" (nothing done), "after" (done, then fail), "hold" (done, waits), "drop"
     status: int = 500
     retry_after: int | None = None
     drop: bool = False
@@ -77,6 +78,7 @@ class FakeJira:
         self.violations: list[str] = []
         self.webhook_deliveries = 0
         self._faults: deque[Fault] = deque()
+        self.released = asyncio.Event()
         self._down_status: int | None = None
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -216,6 +218,11 @@ class FakeJira:
         """Do the next requests' work, then answer `status` (or drop the connection)."""
         self._faults.extend(Fault("after", status, drop=drop, route=route) for _ in range(times))
 
+    def hold_after_success(self, *, route: str | None = None) -> None:
+        """Do the next request's work, then keep its answer until `released` is set."""
+        self.released = asyncio.Event()
+        self._faults.append(Fault("hold", route=route))
+
     def drop_next(self, *, times: int = 1, route: str | None = None) -> None:
         """Close the next connections before doing anything."""
         self._faults.extend(Fault("drop", route=route) for _ in range(times))
@@ -300,7 +307,7 @@ class FakeJira:
         if handler is removed_search:
             self.violations.append(f"{call.method} {call.path}: Jira Cloud removed this search")
         fault = self._take_fault(call.route)
-        if fault is not None and fault.kind != "after":
+        if fault is not None and fault.kind not in ("after", "hold"):
             return _fault(call, fault, request)
         if not self._authorized(request.headers.get("Authorization", "")):
             if self.flavour == "cloud":
@@ -316,7 +323,9 @@ class FakeJira:
         except Exception:
             self.violations.append(f"{call.route} crashed:\n{traceback.format_exc()}")
             return _text(call, 500, "fake Jira crashed; see fake.violations")
-        if fault is not None:  # "after": the work is done, the answer is lost
+        if fault is not None and fault.kind == "hold":  # done; the answer waits (a kill test)
+            await self.released.wait()
+        elif fault is not None:  # "after": the work is done, the answer is lost
             return _fault(call, fault, request)
         if body is None:
             call.status = status

@@ -26,6 +26,7 @@ from app.domain.timeline import Kind
 from app.runtime.slack_limits import Priority, slack_priority
 from app.services import timeline
 from app.services.engine import StepRun
+from app.services.engine.claim import dead_after
 from app.services.slack_errors import is_transient, slack_error
 from app.services.summary import refresh_summary
 from app.services.tickets import drafts
@@ -89,7 +90,10 @@ async def _sync_held(
     """Sync one ticket while holding it; returns it as it is now."""
     ctx = run.ctx
     async with ctx.sessions.begin() as session:
-        held = await store.hold(session, record.id, run.now, run.now + HOLD)
+        worker = run.step.claimed_by or "unknown"
+        held = await store.hold(
+            session, record.id, run.now, run.now + HOLD, worker, dead_after(ctx.settings)
+        )
         fresh = await session.get(TicketRecord, record.id, populate_existing=True)
     if fresh is not None:
         record = fresh  # as the hold left it (uncertain, if a dead holder's hold lapsed)
@@ -107,7 +111,9 @@ async def _sync_held(
             await _refuse(run, record, exc.message)
     finally:
         async with ctx.sessions.begin() as session:
-            await store.save(session, record.id, ctx.clock.now(), busy_until=None)
+            await store.save(
+                session, record.id, ctx.clock.now(), busy_until=None, busy_by=None, busy_since=None
+            )
     return record
 
 
