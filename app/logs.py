@@ -150,4 +150,8 @@ def configure(
         logging.getLogger(name).setLevel(capped)
     # Alembic announces each of its plugins at INFO; only the migrations themselves matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # httpx logs every tracker request at INFO (its URL: a project, an issue key); the bot logs
+    # what matters of each ticket itself.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler

@@ -6,6 +6,7 @@ Only credentials live here; which tracker incidents use, and where in it, is the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import field_validator
@@ -80,6 +81,13 @@ class TrackerSettings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http:// for a local server)")
         return value.rstrip("/") if value else value
+
+    @field_validator("github_app_private_key_file")
+    @classmethod
+    def _key_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
+            raise ValueError(f"{value} is not a readable file")
+        return value
 
     @field_validator("ticket_poll_seconds")
     @classmethod

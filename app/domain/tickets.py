@@ -91,5 +91,6 @@ def incident_marker(public_id: str) -> str:
     return public_id
 
 
-def action_item_marker(public_id: str, item_id: int) -> str:
-    return f"{public_id}-A{item_id}"
+def action_item_marker(public_id: str, number: int) -> str:
+    """The `number`th action item of the incident (as the summary and documents number it)."""
+    return f"{public_id}-A{number}"

@@ -54,7 +54,9 @@ async def add(
         await change.session.flush()
         number = len(await store.for_incident(change.session, change.incident.id))
         policy = policy_of(bot, change.incident)
-        await tickets.plan_for_item(change.session, change.incident, item, policy, change.now)
+        await tickets.plan_for_item(
+            change.session, change.incident, item, number, policy, change.now
+        )
         text = f"Action item {number} added: {plain_item_line(item)}"
         _record(change, item, "added", text, actor_id, names_owner=True)
     return change.incident, item, number

@@ -78,3 +78,11 @@ def asked_text(public_id: str, provider: str) -> str:
         f"Opening {public_id}'s ticket in {tracker_title(provider)}: its link goes on the "
         "pinned summary and the channel's bookmarks as soon as it answers."
     )
+
+
+def no_project_text(provider: str) -> str:
+    return (
+        f"The policy names {tracker_title(provider)} for tickets but not where: set "
+        "`tickets.project` (a Jira project key, a GitHub owner/repo or a Linear team key). "
+        "Nothing was changed."
+    )

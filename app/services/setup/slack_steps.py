@@ -22,6 +22,7 @@ from app.services import runbooks
 from app.services.slack_errors import is_transient, slack_error
 from app.services.slack_messages import find_tagged, metadata
 from app.store import incidents as store
+from app.store import tickets
 from app.store.models import Incident
 from app.ui.runbooks import runbook_checklist
 from app.ui.summary import announcement, channel_topic, summary_message
@@ -217,7 +218,9 @@ async def invite(ctx: BotContext, incident: Incident, channel: str) -> None:
 async def post_summary(ctx: BotContext, incident: Incident, channel: str, *, look: bool) -> None:
     if incident.summary_ts:
         return
-    message = summary_message(incident, ctx.policy, ctx.settings.tz)
+    async with ctx.sessions() as session:
+        ticket_rows = await tickets.for_incident(session, incident.id)
+    message = summary_message(incident, ctx.policy, ctx.settings.tz, (), ticket_rows)
     posted = await post_tagged(
         ctx,
         channel,

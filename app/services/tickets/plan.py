@@ -53,12 +53,13 @@ def _record(
 
 
 async def plan_sync(session: AsyncSession, incident: Incident, now: datetime) -> int | None:
-    """Plan a `ticket` step for an incident that has tickets (nothing otherwise)."""
+    """Plan a `ticket` step for an incident that has tickets (nothing otherwise).
+
+    Unkeyed: every change gets its pass, even two in one instant (a pass reads the incident as
+    it is when it runs, and one with nothing left to do calls nobody)."""
     if not await store.for_incident(session, incident.id):
         return None
-    return await engine.schedule(
-        session, incident, TICKET, now, {}, now=now, key=f"ticket:{now.isoformat()}"
-    )
+    return await engine.schedule(session, incident, TICKET, now, {}, now=now)
 
 
 async def plan_for_declared(
@@ -91,11 +92,17 @@ async def want_incident_ticket(
 
 
 async def plan_for_item(
-    session: AsyncSession, incident: Incident, item: ActionItem, policy: Policy, now: datetime
+    session: AsyncSession,
+    incident: Incident,
+    item: ActionItem,
+    number: int,
+    policy: Policy,
+    now: datetime,
 ) -> None:
-    """In the transaction adding an action item: its ticket, if the policy makes items tickets."""
+    """In the transaction adding an action item (the incident's `number`th): its ticket, if
+    the policy makes items tickets."""
     if policy.tickets.enabled and policy.tickets.action_items.open:
-        marker = action_item_marker(incident.public_id, item.id)
+        marker = action_item_marker(incident.public_id, number)
         session.add(_record(incident, policy, marker, now, item=item))
         await session.flush()
         await plan_sync(session, incident, now)

@@ -19,6 +19,8 @@ async def request_ticket(ctx: BotContext, incident_id: int, user_id: str) -> str
         incident = change.incident
         policy = policy_of(ctx, incident)
         if not policy.tickets.enabled:
+            if policy.tickets.provider is not None:
+                return texts.no_project_text(policy.tickets.provider)
             return texts.no_tracker_text()
         assert policy.tickets.provider is not None
         if policy.tickets.provider not in ctx.trackers:

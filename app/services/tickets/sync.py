@@ -57,6 +57,7 @@ class _Pass:
     waits: list[tuple[datetime, str]] = field(default_factory=list)
     changed: bool = False
     failure: TrackerError | None = None
+    provider: str = ""
 
 
 async def sync_tickets(run: StepRun) -> None:
@@ -105,7 +106,7 @@ async def _sync_held(
         await _sync_one(run, tracker, record, item, state)
     except TrackerError as exc:
         if exc.transient:
-            state.failure = exc
+            state.failure, state.provider = exc, record.provider
             state.waits.append((run.now + _backoff(run, exc), exc.message))
         else:
             await _refuse(run, record, exc.message)
@@ -334,7 +335,6 @@ async def _finish(run: StepRun, state: _Pass) -> None:
         own = run.data.get("told")
         if own != state.failure.message:
             run.data["told"] = state.failure.message
-            provider = next(iter(run.ctx.trackers), "tracker")
-            text = texts.delayed_text(run.incident, provider, state.failure.message)
+            text = texts.delayed_text(run.incident, state.provider, state.failure.message)
             await tell(run.ctx, run.incident, text)
     run.defer(max(until, run.now + timedelta(milliseconds=100)), reason)
