@@ -4,22 +4,26 @@ bot and the fake Slack running in this process (app.demo.run.running_demo)."""
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import re
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
+from sqlalchemy import select
 
 from app.config.policy_loader import load_policy
 from app.demo.page import STATIC
 from app.demo.run import Demo, running_demo
 from app.demo.workspace import seed
 from app.sandbox.fakeslack import FakeSlack
+from app.store.models import ScheduledStep
 from tests.conftest import ROOT
 
 
@@ -51,6 +55,39 @@ async def opened_modal(http: httpx.AsyncClient, user: str) -> dict[str, Any]:
 
 async def demo_tick() -> None:
     await asyncio.sleep(0.02)
+
+
+async def until(what: str, ready: Callable[[], Any]) -> Any:
+    """What `ready` returns once it is truthy: the bot's scheduler works on its own."""
+    for _ in range(1000):
+        found = ready()
+        if found:
+            return found
+        await demo_tick()
+    raise AssertionError(f"never happened: {what}")
+
+
+async def declare_in_demo(demo: Demo, http: httpx.AsyncClient, title: str, severity: str) -> str:
+    """The reporter declares from #general; the incident channel's id, once it exists."""
+    general = demo.workspace.general
+    await act(http, "command", user="UREPORTER", channel=general, text="/incident declare")
+    modal = await opened_modal(http, "UREPORTER")
+    answers = {"title": title, "severity": severity}
+    answer = await act(http, "submit", user="UREPORTER", view_id=modal["id"], answers=answers)
+    assert answer.json()["ok"], answer.text
+    room = await until(
+        "the incident channel",
+        lambda: next(
+            (c for c in demo.fake.channels.values() if c.name.startswith("incident-")), None
+        ),
+    )
+    return str(room.id)
+
+
+def pinned_summary(demo: Demo, channel: str) -> str:
+    pins = demo.fake.pins.get(channel) or []
+    message = demo.fake.state.find_message(channel, pins[0]) if pins else None
+    return json.dumps(message["blocks"], ensure_ascii=False) if message else ""
 
 
 async def test_a_modal_opens_for_the_person_who_typed_the_command_and_nobody_else(
@@ -108,6 +145,82 @@ async def test_a_declare_from_the_page_reaches_the_bot_signed_and_pages_the_on_c
         # Every request the page made reached the bot signed: none was refused.
         assert all(call.ok for call in demo.fake.calls if call.method == "views.open")
         assert demo.fake.violations == []
+
+
+async def test_a_p1_declared_in_the_demo_opens_one_jira_ticket_linked_and_closed_on_resolve(
+    demo: Demo,
+) -> None:
+    title = 'Checkout <b>fails</b> & "retries"'
+    async with httpx.AsyncClient(base_url=demo.url) as http:
+        channel = await declare_in_demo(demo, http, title, "P1")
+        [issue] = await until("a ticket in Jira", lambda: list(demo.jira.issues.values()))
+        assert issue.project == "DEMO" and issue.priority == "High" and title in issue.summary
+        url = f"{demo.jira.base_url}/browse/{issue.key}"
+        # Linked on the pinned summary (as mrkdwn `<url|KEY>`, which the page renders as a
+        # link) and as the channel's bookmark.
+        await until(
+            "the ticket on the summary",
+            lambda: f"<{url}|{issue.key}>" in pinned_summary(demo, channel),
+        )
+        bookmarks = await until("the bookmark", lambda: demo.fake.bookmarks.get(channel))
+        assert [b["link"] for b in bookmarks] == [url]
+        # The link opens the issue's page, the title in it as words, not markup.
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(url)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert html.escape(title) in page.text and "<b>fails</b>" not in page.text
+
+        await act(http, "command", user="UREPORTER", channel=channel, text="/incident resolve")
+        modal = await opened_modal(http, "UREPORTER")
+        answers = {"resolution": "Rolled back <i>4812</i>", "data_loss": "no"}
+        answer = await act(http, "submit", user="UREPORTER", view_id=modal["id"], answers=answers)
+        assert answer.json()["errors"] == {}, answer.text
+        await until(
+            "the ticket closed with the resolution",
+            lambda: issue.status == "Done" and any("4812" in c.read.plain for c in issue.comments),
+        )
+        async with httpx.AsyncClient() as browser:
+            page = await browser.get(url)
+        # The resolution is the bot's comment on the page: shown as the words typed.
+        assert "Rolled back &lt;i&gt;4812&lt;/i&gt;" in page.text and "<i>" not in page.text
+    assert len(demo.jira.issues) == 1 and len(demo.jira.requests_to("POST /issue")) == 1
+    assert demo.jira.violations == [] and demo.fake.violations == []
+
+
+async def test_an_action_item_in_the_demo_becomes_a_jira_ticket_assigned_to_its_owner(
+    demo: Demo,
+) -> None:
+    async with httpx.AsyncClient(base_url=demo.url) as http:
+        channel = await declare_in_demo(demo, http, "Search is slow", "P3")
+        line = "/incident action Add a canary for search <@UONCALL>"
+        added = await act(http, "command", user="UREPORTER", channel=channel, text=line)
+        assert added.json()["ok"], added.text
+        items = await until(
+            "the action item's ticket",
+            lambda: [i for i in demo.jira.issues.values() if "action-item" in i.labels],
+        )
+    [item] = items
+    # The demo's people are Jira's users too, found by their Slack e-mail.
+    [omar] = [u for u in demo.jira.state.users if u.email == "omar@example.com"]
+    assert item.assignee == omar.account_id and "Add a canary for search" in item.summary
+    assert demo.jira.violations == []
+
+
+async def test_a_policy_without_tickets_runs_the_demo_and_opens_no_ticket(tmp_path: Path) -> None:
+    policy = ROOT / "tests" / "policies" / "escalation_directory.yml"
+    async with (
+        running_demo(port=0, data=tmp_path, policy_file=policy) as demo,
+        httpx.AsyncClient(base_url=demo.url) as http,
+    ):
+        channel = await declare_in_demo(demo, http, "Search is slow", "P1")
+        await until("the summary pinned", lambda: pinned_summary(demo, channel))
+        # The declaration plans a ticket step in its own transaction when the policy opens
+        # one: committed with the channel's incident, so none now means none ever.
+        async with demo.bot.sessions() as session:
+            kinds = set((await session.execute(select(ScheduledStep.kind))).scalars())
+        assert "setup" in kinds and "ticket" not in kinds
+        assert "Ticket" not in pinned_summary(demo, channel)
+        assert demo.jira.issues == {} and demo.jira.requests == []
 
 
 async def test_what_slack_would_not_let_a_person_do_is_refused_in_words(demo: Demo) -> None:

@@ -1,4 +1,5 @@
-"""`incident-bot demo` in a real browser: a whole incident played through the page.
+"""`incident-bot demo` in a real browser: a whole incident played through the page, its
+ticket opened in the demo's fake Jira and followed from the summary.
 
 Chromium comes from the distribution (`apt-get install chromium`; .ci/run installs it) and is
 driven by Playwright with that executable, so nothing is downloaded. The demo runs as the
@@ -103,6 +104,17 @@ def timeline(database: Path) -> list[tuple[str, str, str]]:
         ).fetchall()
 
 
+def tickets_once_settled(database: Path) -> list[tuple[str, int]]:
+    """(key, closed) of every ticket, once each is closed (or the wait is over)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        with sqlite3.connect(database) as db:
+            rows = db.execute("SELECT key, closed FROM tickets ORDER BY id").fetchall()
+        if (rows and all(closed for _key, closed in rows)) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def test_a_whole_incident_runs_in_the_browser_from_declare_to_resolve(
     demo: tuple[str, Path], tmp_path: Path
 ) -> None:
@@ -137,6 +149,19 @@ def test_a_whole_incident_runs_in_the_browser_from_declare_to_resolve(
         expect(page.locator("#room-name")).to_contain_text("# incident-")
         expect(messages).to_contain_text("Checkout fails for every customer")
         expect(messages.locator(".pin-tag").first).to_be_visible()
+
+        # A P0 opens no ticket by itself; `/incident ticket` opens one in the demo's fake
+        # Jira, the summary links it, and following the link shows the issue.
+        box.fill("/incident ticket")
+        box.press("Enter")
+        ticket = messages.locator("a", has_text=re.compile(r"^DEMO-\d+$")).first
+        expect(ticket).to_be_visible()
+        with page.expect_popup() as opening:
+            ticket.click()
+        issue = opening.value
+        expect(issue.locator("h1")).to_contain_text("Checkout fails for every customer")
+        expect(issue.locator("dl")).to_contain_text("Highest")
+        issue.close()
 
         # The on-call engineer is paged by DM and acknowledges there.
         page.get_by_test_id("you").select_option("UONCALL")
@@ -186,6 +211,8 @@ def test_a_whole_incident_runs_in_the_browser_from_declare_to_resolve(
     assert incident["acknowledged_by"] == "UONCALL"
     assert incident["status"] == "resolved"
     assert incident["resolution"] == "Rolled back deploy 4812."
+    # One ticket, closed in Jira by the step the resolution planned (it runs by itself).
+    assert tickets_once_settled(database) == [("DEMO-1", 1)]
     entries = timeline(database)
     captured = [e for e in entries if "Rolled back deploy 4812; error rate" in (e[2] or "")]
     assert captured and captured[0][1] == "UONCALL", entries

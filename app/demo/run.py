@@ -1,15 +1,21 @@
-"""`incident-bot demo`: the real bot, a fake Slack and a page that plays Slack's client.
+"""`incident-bot demo`: the real bot, a fake Slack, a fake Jira and a page that plays Slack's
+client.
 
-One process, one event loop, three servers on 127.0.0.1:
+One process, one event loop, four servers on 127.0.0.1:
 
 - the fake Slack (app.sandbox's FakeSlack, the test suite's) on a free port: the Web API the
   bot calls, holding the messages and views it posts;
 - the real bot (wiring.build, app.web's Starlette app served by uvicorn with app.server's
   settings) on a free port: signed requests, SQLite with its migrations, the real scheduler;
+- the fake Jira (app.sandbox's FakeJira, Cloud flavour) on a free port: the tracker the
+  policy's `tickets:` section opens tickets in (project DEMO), with the demo's people as its
+  users so action items get assignees, and a read-only page per issue (/browse/KEY) that the
+  ticket links on the summary open;
 - the page (app.demo.page) on `--port` (3000): what a visitor sees and clicks.
 
-Nothing needs configuring and nothing leaves the machine: the token and signing secret are
-made up for the run, and the environment's settings are not read (no DATABASE_URL surprise).
+Nothing needs configuring and nothing leaves the machine: the token, signing secret and Jira
+API token are made up for the run, and the environment's settings are not read (no
+DATABASE_URL surprise).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import contextlib
 import secrets
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +39,11 @@ from app.context import BotContext
 from app.demo.client import DemoClient
 from app.demo.page import create_page_app
 from app.demo.workspace import Workspace, seed
+from app.domain.policy import Policy
 from app.logs import configure
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
+from app.sandbox.trackers.jira import FakeJira
 from app.server import http_config
 from app.store.migrate import upgrade
 from app.web import create_web_app
@@ -44,6 +52,8 @@ DEMO_POLICY = Path(__file__).resolve().parent / "policy.yml"
 # Not read from the environment: every setting the demo needs is given (see `demo_settings`).
 ENV_PREFIX = "INCIDENT_BOT_DEMO_UNUSED_"
 TICK_SECONDS = 1.0
+DEMO_PROJECT = "DEMO"
+JIRA_PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")  # a new Jira site's
 
 
 @dataclass
@@ -55,9 +65,12 @@ class Demo:
     bot: BotContext
     client: DemoClient
     workspace: Workspace
+    jira: FakeJira
 
 
-def demo_settings(fake: FakeSlack, database_url: str, incidents_channel: str) -> Settings:
+def demo_settings(
+    fake: FakeSlack, database_url: str, incidents_channel: str, jira: FakeJira
+) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         _env_prefix=ENV_PREFIX,
@@ -69,11 +82,43 @@ def demo_settings(fake: FakeSlack, database_url: str, incidents_channel: str) ->
         escalation_tick_seconds=TICK_SECONDS,
         host="127.0.0.1",
         log_level="WARNING",
+        jira_url=jira.base_url,
+        jira_email=jira.email,
+        jira_api_token=jira.token,
     )
 
 
+def seed_jira(jira: FakeJira, policy: Policy, slack: FakeSlack, workspace: Workspace) -> None:
+    """Project DEMO, and every project, issue type, priority and team a Jira `tickets:`
+    section names (so `--policy` with its own project opens tickets too); the workspace's
+    people as Jira users with their Slack e-mails, so an action item's owner is its assignee."""
+    tickets, items = policy.tickets, policy.tickets.action_items
+    severities = list(tickets.severities.values())
+    projects: list[str | None] = [DEMO_PROJECT]
+    if tickets.provider == "jira":
+        projects += [tickets.project, items.project, *(entry.project for entry in severities)]
+    types = ["Task", "Bug", tickets.issue_type, items.issue_type]
+    types += [entry.issue_type for entry in severities]
+    teams = [tickets.team, *(entry.team for entry in severities)]
+    for key in _once(projects):
+        jira.seed_project(
+            key,
+            issue_types=_once(types),
+            priorities=_once([*tickets.priority_names(), *JIRA_PRIORITIES]),
+            components=_once(teams),
+        )
+    for person in workspace.people:
+        email = slack.users[person.id].email
+        if email:
+            jira.seed_user(email, display_name=person.name.title())
+
+
+def _once(names: Iterable[str | None]) -> list[str]:
+    return [name for name in dict.fromkeys(names) if name]
+
+
 class _QuietServer(uvicorn.Server):
-    """uvicorn without its own signal handlers: the demo stops all three servers together."""
+    """uvicorn without its own signal handlers: the demo stops its servers together."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -96,7 +141,10 @@ async def running_demo(
         fake = FakeSlack(token=f"xoxb-demo-{secrets.token_hex(8)}")
         workspace = seed(fake, policy)
         await fake.start()
-        settings = demo_settings(fake, database_url, workspace.incidents)
+        jira = FakeJira("cloud", token=f"demo-{secrets.token_hex(8)}")
+        seed_jira(jira, policy, fake, workspace)
+        await jira.start()
+        settings = demo_settings(fake, database_url, workspace.incidents, jira)
         bot = wiring.build(settings, policy)
         server = _QuietServer(http_config(create_web_app(bot), settings, "127.0.0.1", 0))
         serving = asyncio.create_task(server.serve(), name="demo bot")
@@ -125,6 +173,7 @@ async def running_demo(
                 bot=bot,
                 client=client,
                 workspace=workspace,
+                jira=jira,
             )
         finally:
             if runner is not None:
@@ -134,6 +183,7 @@ async def running_demo(
             if sender is not None:
                 await sender.close()
             await bot.close()
+            await jira.stop()
             await fake.stop()
 
 
@@ -149,6 +199,11 @@ async def serve_demo(
     async with running_demo(port=port, data=data, policy_file=policy_file) as demo:
         where = f"database {demo.database_url.split('///', 1)[1]}"
         print(f"incident-bot demo: open {demo.url}  (Ctrl-C stops; {where})", flush=True)
+        jira = demo.jira.base_url
+        if demo.bot.policy.tickets.provider == "jira":
+            print(f"Tickets open in a fake Jira at {jira} (each at {jira}/browse/KEY)", flush=True)
+        else:
+            print(f"A fake Jira runs at {jira}; this policy opens no tickets there", flush=True)
         print(
             "Try: type /incident declare in #general, tick an impact and press Declare; then "
             "switch 'You are' to omar (on-call) and press Acknowledge in his DM.",

@@ -9,7 +9,8 @@ Data Center (v2), only stricter, for the tests and the demo.
     assert fake.violations == []
     await fake.stop()
 
-Request pipeline: down? -> route (an unknown path, the other flavour's API version or Cloud's
+Request pipeline: down? -> GET /browse/{KEY} (the issue's read-only page for a person's browser,
+no auth) -> route (any other path outside /rest/api, the other flavour's API version or Cloud's
 removed /search are the client's mistakes: noted in `violations`) -> injected fault -> auth
 (Basic e-mail:API token for Cloud, Bearer PAT for Server; 401 otherwise) -> JSON body -> the
 endpoint (jira_handlers.py, jira_routes.py). Every request is recorded in `requests`.
@@ -38,7 +39,7 @@ from aiohttp import web
 
 from .jira_docs import adf_read, wiki_read
 from .jira_handlers import Call, JiraError
-from .jira_routes import removed_search, route
+from .jira_routes import browse_page, is_browse, removed_search, route
 from .jira_state import Comment, Issue, JiraState, Project, Status, Transition, User
 
 __all__ = ["FakeJira", "Status", "Transition"]
@@ -300,6 +301,10 @@ class FakeJira:
         self.requests.append(call)
         if self._down_status is not None:
             return _text(call, self._down_status, "<html><body>Service Unavailable</body></html>")
+        if is_browse(call.method, call.path):  # a person's page, outside the API's rules
+            call.route = "GET /browse/{key}"
+            call.status, page = browse_page(self.state, call.path)
+            return web.Response(status=call.status, text=page, content_type="text/html")
         found = self._route(call)
         if found is None:
             return _json(call, 404, {"errorMessages": [f"null for uri: {request.url}"]})

@@ -1,12 +1,14 @@
 """The fake Jira's searches (Cloud's POST /rest/api/3/search/jql, Server's POST
-/rest/api/2/search, Cloud's removed /search answering 410) and the table of its routes."""
+/rest/api/2/search, Cloud's removed /search answering 410), the table of its routes, and
+GET /browse/{KEY}: the one page for people, so a ticket link the bot posts opens something."""
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
-from .jira_docs import parse_jql
+from .jira_docs import Read, parse_jql
 from .jira_handlers import (
     Call,
     Handler,
@@ -147,3 +149,66 @@ def route(flavour: str, method: str, tail: str) -> tuple[str, Handler, dict[str,
         if verb == method and match and flavour in flavours:
             return name, handler, match.groupdict()
     return None
+
+
+# --- the issue's page -------------------------------------------------------------------
+
+BROWSE = re.compile(r"/browse/(?P<key>[A-Z][A-Z0-9_]*-[1-9][0-9]*)")
+
+
+def is_browse(method: str, path: str) -> bool:
+    """GET /browse/...: a person's browser, not the client, so no API rules apply to it."""
+    return method == "GET" and path.startswith("/browse/")
+
+
+def browse_page(state: JiraState, path: str) -> tuple[int, str]:
+    """(status, HTML) of the issue at `path`, read-only. Everything shown is escaped: the
+    summary, labels and the text people wrote are words here, never markup, and a link is an
+    anchor only when its address is http(s)."""
+    match = BROWSE.fullmatch(path)
+    issue = state.issues.get(match["key"]) if match else None
+    if issue is None:
+        return 404, _page("Issue not found", "<p>Issue does not exist.</p>")
+    assignee = next((u for u in state.users if issue.assignee in (u.account_id, u.name)), None)
+    facts = [
+        ("Status", issue.status),
+        ("Priority", issue.priority or "None"),
+        ("Type", issue.issue_type),
+        ("Labels", " ".join(issue.labels) or "None"),
+        ("Components", " ".join(issue.components) or "None"),
+        ("Assignee", assignee.display_name if assignee else "Unassigned"),
+    ]
+    rows = "".join(f"<dt>{_e(name)}</dt><dd>{_e(value)}</dd>" for name, value in facts)
+    comments = "".join(
+        f"<li><p>{_e(state.bot.display_name if c.author == 'bot' else c.author)}, "
+        f"{_e(c.created)}</p>{_read(c.read)}</li>"
+        for c in issue.comments
+    )
+    body = (
+        f"<h1>{_e(issue.key)}: {_e(issue.summary)}</h1><dl>{rows}</dl>"
+        f"<h2>Description</h2>{_read(issue.description_read)}"
+        f"<h2>Comments</h2><ol>{comments}</ol>"
+    )
+    return 200, _page(f"[{issue.key}] {issue.summary}", body)
+
+
+def _read(read: Read) -> str:
+    links = "".join(f"<li>{_anchor(label, url)}</li>" for label, url in read.links)
+    return f"<pre>{_e(read.plain)}</pre>" + (f"<ul>{links}</ul>" if links else "")
+
+
+def _anchor(label: str, url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        return _e(label or url)
+    return f'<a href="{_e(url)}">{_e(label or url)}</a>'
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}'
+        f"</title></head><body>{body}</body></html>"
+    )
