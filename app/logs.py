@@ -151,7 +151,8 @@ def configure(
     # Alembic announces each of its plugins at INFO; only the migrations themselves matter.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # httpx logs every tracker request at INFO (its URL: a project, an issue key); the bot logs
-    # what matters of each ticket itself.
+    # what matters of each ticket itself. At DEBUG they say everything, as asked.
+    quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
     for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(name).setLevel(quiet)
     return handler

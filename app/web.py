@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics, webhooks
+from app import metrics, pagerduty_webhooks, twilio_webhooks, webhooks
 from app.context import BotContext
 from app.scheduler import StepScheduler
 from app.services import health, lookup, setup
@@ -187,6 +187,11 @@ def create_web_app(bot: BotContext) -> Starlette:
         Route("/slack/events", slack_endpoint(bot, bolt, ReplayGuard(bot)), methods=["POST"]),
         Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
         Route("/webhooks/tickets/{provider}", webhooks.ticket_endpoint(bot), methods=["POST"]),
+        *(
+            Route(path, endpoint, methods=["POST"])
+            for edge in (twilio_webhooks, pagerduty_webhooks)
+            for path, endpoint in edge.routes(bot)
+        ),
     ]
     routes += _health_routes(bot, detailed=not bot.settings.ops_separate)
     app = Starlette(routes=routes, lifespan=lambda app: _lifespan(bot, scheduler))

@@ -34,6 +34,7 @@ from app.services import (
     engine,
     escalation,
     events,
+    paging,
     reminder_steps,
     resolve_steps,
     setup,
@@ -42,8 +43,8 @@ from app.services import (
 )
 from app.services.directory import Directory
 from app.services.engine import Handler
+from app.services.escalation import backup, invites
 from app.services.escalation import handlers as escalation_steps
-from app.services.escalation import invites
 from app.services.incident_channels import IncidentChannels
 from app.store import wakeups
 from app.store.db import make_engine, make_sessionmaker
@@ -62,6 +63,8 @@ STEP_KINDS: dict[str, Handler] = {
     resolve_steps.POSTMORTEM: resolve_steps.upload_postmortem_step,
     tickets.TICKET: tickets.sync_tickets,
     ticket_news.TICKET_POLL: ticket_news.poll_ticket,
+    backup.KIND: backup.send_backup_page,
+    **paging.KINDS,
 }
 
 

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
+from app.sandbox import builders as build
 from app.sandbox.fakeslack import DEFAULT_SPEC_DIR, FakeSlack
 from app.sandbox.sender import SlackSender
 from tests import slack_events as ev
@@ -63,6 +64,8 @@ def sample(fake: FakeSlack, name: str) -> dict[str, Any]:
         return ev.added(fake, channel, ts)
     if name == "reaction_removed":
         return ev.removed(fake, channel, ts)
+    if name == "app_home_opened":
+        return build.app_home_opened_event(fake, "UOTHER")
     raise AssertionError(f"no sample of {name}: add one here")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.config.paging_settings import PAGING_HINTS
 from app.config.tracker_settings import TRACKER_HINTS
 
 # How to fix each setting, shown when it is missing or invalid.
@@ -45,4 +46,5 @@ HINTS: dict[str, str] = {
     "http_max_header_bytes": "the largest request line and headers accepted, e.g. 16384",
     "log_slack_bodies": "true or false",
     **TRACKER_HINTS,
+    **PAGING_HINTS,
 }

@@ -13,6 +13,7 @@ from pydantic import ValidationError, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from app.config.hints import HINTS
+from app.config.paging_settings import PagingSettings
 from app.config.tracker_settings import TrackerSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
@@ -40,9 +41,9 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-class Settings(TrackerSettings):
+class Settings(TrackerSettings, PagingSettings):
     """Every setting the bot reads; names are the environment variables, upper-cased. The
-    trackers' are in `TrackerSettings`."""
+    trackers' are in `TrackerSettings`, the pages beyond Slack's in `PagingSettings`."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -338,7 +339,7 @@ class Settings(TrackerSettings):
 
         values = [self.slack_bot_token, self.slack_signing_secret]
         values += [v for v in (self.slack_app_token,) if v] + self.alert_secrets
-        values += self.tracker_secrets()
+        values += self.tracker_secrets() + self.paging_secrets()
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))

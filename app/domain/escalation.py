@@ -38,6 +38,10 @@ __all__ = [
 PAGE = "page"
 TARGET_WARNING = "target_warning"
 UPDATE_REMINDER = "update_reminder"
+# A page's other channels (app.services.paging) and its backup: stopped with the pages.
+PAGE_EMAIL, PAGE_SMS, PAGE_VOICE = "page_email", "page_sms", "page_voice"
+PAGE_BACKUP = "page_backup"
+PAGE_CHANNELS = (PAGE_EMAIL, PAGE_SMS, PAGE_VOICE, PAGE_BACKUP)
 
 # A step sent more than this after its due time is flagged late (the bot was down, or Slack
 # kept failing): the message says so, and the row keeps the flag.

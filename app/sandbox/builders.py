@@ -32,6 +32,7 @@ from app.sandbox.elements import (
     state_values,
 )
 from app.sandbox.events import (
+    app_home_opened_event,
     channel_type,
     client_msg_id,
     escape_text,
@@ -90,6 +91,7 @@ __all__ = [
     "message_state",
     "person_message",
     "reaction_event",
+    "app_home_opened_event",
     "response_url",
     "rich_text",
     "slash_command",

@@ -256,3 +256,21 @@ def message_deleted_event(
         "ts": ts,
         "channel_type": channel_type(fake, channel_id),
     }
+
+
+def app_home_opened_event(fake: FakeSlack, user_id: str, tab: str = "home") -> dict[str, Any]:
+    """`app_home_opened` as Slack sends it when `user_id` opens the app's Home (or Messages)
+    tab: the channel is the bot's IM with them, and `view` is the Home view published for
+    them before, when there is one (Slack leaves it out otherwise)."""
+    channel, _created = fake.state.open_im(user_id)
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel.id,
+        "tab": tab,
+        "event_ts": event_ts(),
+    }
+    published = fake.state.views.get(fake.state.home_views.get(user_id, ""))
+    if published is not None and tab == "home":
+        event["view"] = published
+    return event

@@ -15,7 +15,7 @@ from app.context import BotContext
 from app.domain import lifecycle
 from app.domain.formatting import duration_text
 from app.domain.timeline import Kind
-from app.services import events, resolve_steps, tickets
+from app.services import events, paging, resolve_steps, tickets
 from app.services.errors import InvalidInput, UserError
 from app.services.incidents import Outcome, changing
 from app.services.summary import refresh_announcement, refresh_summary
@@ -134,6 +134,7 @@ async def resolve(
         # With the resolution: the post-mortem upload and the review reminder (durable steps).
         await resolve_steps.plan_after_resolve(change.session, incident)
         await tickets.plan_sync(change.session, incident, change.now)  # closed with it
+        await paging.on_resolved(change.session, bot, incident, change.now)  # PagerDuty too
         change.record(
             Kind.RESOLVED,
             actor_id=actor_id,

@@ -15,11 +15,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from app.context import BotContext
 from app.slack import (
+    contacts,
     declare,
     escalation,
     followup,
     forms,
     lifecycle,
+    oncall,
     people,
     runbooks,
     severity,
@@ -108,6 +110,18 @@ def subcommands() -> Registry:
                 "Open the incident's ticket in the team's tracker (Jira, GitHub or Linear), or "
                 "show its link.",
                 tickets.ticket_command,
+            ),
+            Subcommand(
+                "oncall",
+                "oncall [override @user from … until … [schedule]]",
+                "Who is on call now and next, for every schedule; or put someone on call.",
+                oncall.oncall_command,
+            ),
+            Subcommand(
+                "contact",
+                "contact [add email|sms|voice <address> | remove <address>]",
+                "How you are paged beyond Slack: list, add or remove e-mail and phone numbers.",
+                contacts.contact_command,
             ),
             Subcommand(
                 "resolve",
@@ -200,6 +214,9 @@ def register_listeners(app: AsyncApp, bot: BotContext) -> None:
     app.event("reaction_added")(on(timeline.reaction_added, watch))
     app.event("reaction_removed")(on(timeline.reaction_removed, watch))
     app.event("message")(on(timeline.message_changed, watch))
+
+    # The App Home tab: who is on call.
+    app.event("app_home_opened")(on(oncall.home_opened))
 
 
 def register_last_resorts(app: AsyncApp) -> None:

@@ -22,9 +22,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.lifecycle import Status
 from app.store.base import Base
+from app.store.oncall_model import ContactMethod, Handoff, OnCallOverride
 from app.store.ticket_model import TicketRecord
 
-__all__ = ["Base", "TicketRecord"]  # and the tables below
+__all__ = [  # and the tables below
+    "Base",
+    "ContactMethod",
+    "Handoff",
+    "OnCallOverride",
+    "TicketRecord",
+]
 
 
 class DayCounter(Base):

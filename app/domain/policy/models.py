@@ -21,6 +21,7 @@ from app.domain.policy.fields import (
     OptionalDuration,
     Strings,
 )
+from app.domain.policy.oncall import CHANNELS, SCHEDULE_KEY, OutsideHours
 
 __all__ = [
     "AlertPolicy",
@@ -43,6 +44,11 @@ class Severity(Model):
     actions: Strings = ()
     escalate_to: str
     update_every: OptionalDuration = None
+    # Outside `working_hours` (when the policy has them): page now, page at the next start of
+    # working hours (the plan's "same day" / "next business day"), or page nobody.
+    outside_hours: OutsideHours = "page"
+    # Whether declaring opens an incident channel (False: a ticket and the announcement only).
+    channel: bool = True
 
     @property
     def title(self) -> str:
@@ -87,6 +93,37 @@ class EscalationLevel(Model):
     window: OptionalDuration = None  # time to acknowledge before the next level
     notify: Strings = ()
     critical_only: bool = False
+    # How this level's people are paged, beyond the Slack DM: e-mail, SMS and voice go to each
+    # person's contact methods (`/incident contact`); pagerduty triggers the PagerDuty bridge.
+    channels: Strings = ("slack",)
+    # Addresses this level also pages by e-mail (the plan's on-call address).
+    email: Strings = ()
+    # Page the backup of every schedule this level names when nobody has acknowledged this
+    # long after the level was paged (before the next level).
+    backup_after: OptionalDuration = None
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, entry in enumerate(value):
+            if entry not in CHANNELS:
+                raise PathError(
+                    (index,), f"unknown channel {entry!r} (known: {', '.join(CHANNELS)})"
+                )
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for index, entry in enumerate(value):
+            if not EMAIL.fullmatch(entry):
+                raise PathError((index,), f"{entry!r} is not an e-mail address")
+        return value
+
+    @property
+    def schedules(self) -> tuple[str, ...]:
+        """The keys of the schedules this level pages."""
+        return tuple(e.removeprefix("schedule:") for e in self.notify if e.startswith("schedule:"))
 
     @field_validator("notify")
     @classmethod
@@ -96,11 +133,14 @@ class EscalationLevel(Model):
             entry = entry.strip()
             if HANDLE.fullmatch(entry):
                 entry = entry.lower()  # Slack stores usergroup handles in lower case
+            elif entry.startswith("schedule:"):
+                if not SCHEDULE_KEY.fullmatch(entry.removeprefix("schedule:")):
+                    raise PathError((index,), f"{entry!r}: name a schedule, e.g. schedule:primary")
             elif not (USER_ID.fullmatch(entry) or EMAIL.fullmatch(entry)):
                 raise PathError(
                     (index,),
-                    f"{entry!r} is not a Slack user id (U…/W…), an @usergroup handle "
-                    "or an email address",
+                    f"{entry!r} is not a Slack user id (U…/W…), an @usergroup handle, "
+                    "schedule:<name> or an email address",
                 )
             checked.append(entry)
         return tuple(checked)

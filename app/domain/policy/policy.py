@@ -25,6 +25,7 @@ from app.domain.policy.models import (
     Impact,
     Severity,
 )
+from app.domain.policy.oncall import OnCallPolicy, WorkingHours
 from app.domain.policy.tickets import TicketPolicy, check_severity_keys
 
 __all__ = ["Policy"]
@@ -42,6 +43,8 @@ class Policy(Model):
     review_within: Duration = timedelta(hours=48)
     alerts: AlertPolicy = AlertPolicy()
     tickets: TicketPolicy = TicketPolicy()
+    oncall: OnCallPolicy = OnCallPolicy()
+    working_hours: WorkingHours | None = None
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -98,6 +101,7 @@ class Policy(Model):
         self._check_escalation_targets()
         self._check_impacts()
         self._check_alert_rules()
+        self._check_schedules()
         unknown = check_severity_keys(self.tickets, self.severities)
         if unknown is not None:
             raise PathError(
@@ -146,6 +150,16 @@ class Policy(Model):
                     f"unknown severity {impact.severity!r} "
                     f"(known: {', '.join(self.severity_keys)})",
                 )
+
+    def _check_schedules(self) -> None:
+        for index, level in enumerate(self.escalation.levels):
+            for key in level.schedules:
+                if key not in self.oncall.schedules:
+                    raise PathError(
+                        ("escalation", "levels", index, "notify"),
+                        f"schedule:{key} names no schedule under oncall.schedules "
+                        f"(known: {', '.join(self.oncall.schedules) or 'none'})",
+                    )
 
     def _check_alert_rules(self) -> None:
         for index, rule in enumerate(self.alerts.rules):

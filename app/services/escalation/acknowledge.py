@@ -10,12 +10,12 @@ from sqlalchemy import update
 
 from app import metrics
 from app.context import BotContext
-from app.domain.escalation import PAGE, TARGET_WARNING
+from app.domain.escalation import PAGE, PAGE_CHANNELS, TARGET_WARNING
 from app.domain.formatting import human_minutes, short_time
 from app.domain.lifecycle import Status
 from app.domain.timeline import Kind
 from app.runtime.slack_limits import Priority, slack_priority
-from app.services import timeline
+from app.services import paging, timeline
 from app.services.escalation.start import snapshot_policy
 from app.services.slack_errors import slack_error
 from app.services.summary import refresh_summary
@@ -68,7 +68,10 @@ async def acknowledge(ctx: BotContext, incident: Incident, user_id: str) -> AckR
             else:
                 reply = f"{current.public_id} is resolved; there is nothing to acknowledge."
             return AckResult(current, False, reply)
-        await step_store.cancel_pending(session, incident.id, [PAGE, TARGET_WARNING], now)
+        await step_store.cancel_pending(
+            session, incident.id, [PAGE, TARGET_WARNING, *PAGE_CHANNELS], now
+        )
+        await paging.on_acknowledged(session, ctx, current, now)
         sent = await step_store.for_incident(session, incident.id, [PAGE], [StepStatus.SENT])
         paged = tuple(
             f"{lvl.key} {lvl.name}"

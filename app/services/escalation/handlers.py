@@ -21,10 +21,10 @@ from app.domain.escalation import PAGE
 from app.domain.formatting import human_minutes
 from app.domain.policy import EscalationLevel
 from app.domain.timeline import Kind
-from app.services import engine, timeline
+from app.services import engine, paging, timeline
 from app.services.engine import StepRun
 from app.services.engine.run import STEP_MESSAGE_EVENT
-from app.services.escalation import invites
+from app.services.escalation import backup, invites
 from app.services.escalation.start import CHANNEL, schedule_page, schedule_update_reminder
 from app.services.escalation.targets import paged_levels, resolve_targets
 from app.services.slack_errors import is_transient, slack_error
@@ -104,6 +104,10 @@ async def send_page(run: StepRun) -> None:
             await invites.plan_invite(
                 run.ctx, session, incident, targets, run.step.id, run.now, level.key
             )
+        # The level's other channels (e-mail, SMS, voice, PagerDuty) and its backup, planned
+        # with the page: sent once each, stopped by an acknowledgement from any of them.
+        await paging.plan_for_page(session, run.ctx, incident, level, targets, run.step.id, run.now)
+        await backup.plan_backup(session, incident, level, run.step.id, run.now)
         following = plan.next_page_due(policy, incident.severity, level.key, run.now)
         if following is not None:
             paged = [p.key for p in paged_before] + [level.key]

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
 from app.domain import escalation as plan
-from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
+from app.domain.escalation import PAGE, PAGE_CHANNELS, TARGET_WARNING, UPDATE_REMINDER
 from app.domain.policy import EscalationLevel, Policy
 from app.services import engine
 from app.store.models import Incident, ScheduledStep, StepStatus
 
-ESCALATION_KINDS = (PAGE, TARGET_WARNING, UPDATE_REMINDER)
+ESCALATION_KINDS = (PAGE, TARGET_WARNING, UPDATE_REMINDER, *PAGE_CHANNELS)
 CHANNEL = "channel"  # StepMessage.recipient of the incident-channel message
 
 
