@@ -8,7 +8,7 @@ length ("12h", "3d") counts real hours from the first shift.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -184,7 +184,7 @@ def backup_of(
     oncall: OnCallPolicy,
     schedule: Schedule,
     at: datetime,
-    overrides: dict[str, Sequence[Override]] | None = None,
+    overrides: Mapping[str, Sequence[Override]] | None = None,
 ) -> Shift | None:
     """Who backs `schedule`'s person on call up at `at`: the next member of the layer on call
     ("next"), whoever another schedule has on call, or nobody. Never the primary themself."""
