@@ -9,7 +9,7 @@ length ("12h", "3d") counts real hours from the first shift.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,7 +87,7 @@ def _index(layer: Layer, tz: ZoneInfo, at: datetime) -> int | None:
         while _shift_start(layer, tz, guess + 1) <= at:
             guess += 1
         return guess
-    return int((at - first) / layer.shift)
+    return (at - first) // layer.shift  # integer arithmetic: exact at every hand-off
 
 
 def _layer_shift(schedule: Schedule, number: int, at: datetime) -> Shift | None:
@@ -118,7 +118,10 @@ def on_call(schedule: Schedule, at: datetime, overrides: Sequence[Override] = ()
     started. `ends_at` is when that changes (the next hand-off, override or layer)."""
     override = _override_at(overrides, at)
     if override is not None:
-        return Shift(override.user, override.starts_at, override.ends_at, override=True)
+        # Another override beginning before this one ends may win from its start (made later).
+        ends = [o.starts_at for o in overrides if at < o.starts_at < override.ends_at]
+        ends_at = min([override.ends_at, *ends])
+        return Shift(override.user, override.starts_at, ends_at, override=True)
     for number in reversed(range(len(schedule.layers))):
         shift = _layer_shift(schedule, number, at)
         if shift is None:
@@ -152,7 +155,7 @@ def next_shift(
         if following is None:
             return None
         if current is None or following.user != current.user:
-            return following
+            return replace(following, starts_at=moment)
         moment = following.ends_at
     return None
 
@@ -175,7 +178,8 @@ def handoffs(
         if shift is None:
             break
         if current is None or shift.user != current.user:
-            found.append(shift)
+            # Begins now, even where a rotation's shift resumes after an override.
+            found.append(replace(shift, starts_at=moment))
         current, moment = shift, shift.ends_at
     return found
 
@@ -193,14 +197,22 @@ def backup_of(
     if schedule.backup is None or primary is None:
         return None
     if schedule.backup == "next":
-        number = primary.layer if primary.layer is not None else len(schedule.layers) - 1
-        layer = schedule.layers[number]
-        shift = _layer_shift(schedule, number, at)
-        index = shift.index if shift is not None else 0
+        # The member after the rotation's own person (under an override too: the one the
+        # override stands in for is off, so the next member backs the override up).
+        rotation = primary if not primary.override else on_call(schedule, at)
+        if rotation is None or rotation.layer is None:
+            return None
+        layer = schedule.layers[rotation.layer]
         for step in range(1, len(layer.members) + 1):
-            user = layer.members[(index + step) % len(layer.members)]
+            user = layer.members[(rotation.index + step) % len(layer.members)]
             if user != primary.user:
-                return Shift(user, primary.starts_at, primary.ends_at, layer=number, index=index)
+                return Shift(
+                    user,
+                    primary.starts_at,
+                    primary.ends_at,
+                    layer=rotation.layer,
+                    index=rotation.index,
+                )
         return None
     other = oncall.schedules[schedule.backup]
     shift = on_call(other, at, overrides.get(other.key, ()))
