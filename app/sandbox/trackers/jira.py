@@ -80,6 +80,7 @@ class FakeJira:
         self.webhook_deliveries = 0
         self._faults: deque[Fault] = deque()
         self.released = asyncio.Event()
+        self.latency = 0.0  # seconds every REST answer waits (a slow or hanging Jira)
         self._down_status: int | None = None
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -309,6 +310,7 @@ class FakeJira:
         if found is None:
             return _json(call, 404, {"errorMessages": [f"null for uri: {request.url}"]})
         call.route, handler, call.params = found
+        await asyncio.sleep(self.latency)
         if handler is removed_search:
             self.violations.append(f"{call.method} {call.path}: Jira Cloud removed this search")
         fault = self._take_fault(call.route)

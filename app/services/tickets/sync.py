@@ -15,9 +15,11 @@ told once it has failed a few times, and once if it refuses for good.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from slack_sdk.errors import SlackApiError
 
@@ -48,6 +50,11 @@ CHANNEL_WAIT = timedelta(seconds=2)
 CHANNEL_GRACE = timedelta(seconds=20)
 BACKOFF_BASE, BACKOFF_MAX = timedelta(seconds=5), timedelta(minutes=5)
 NOTICE_AFTER_TRIES = 4
+# Tracker calls in flight per process, at most (the engine runs 16 steps at once: the rest are
+# kept for pages), and how long a ticket step steps aside when they are all taken.
+TRACKER_SLOTS = 4
+SLOTS_BUSY_WAIT = timedelta(seconds=1)
+_SLOTS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = WeakKeyDictionary()
 
 
 @dataclass
@@ -60,8 +67,29 @@ class _Pass:
     provider: str = ""
 
 
+def _tracker_slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _SLOTS.get(loop)
+    if slots is None:
+        slots = _SLOTS[loop] = asyncio.Semaphore(TRACKER_SLOTS)
+    return slots
+
+
 async def sync_tickets(run: StepRun) -> None:
-    """The `ticket` step's handler (registered by `app.wiring`)."""
+    """The `ticket` step's handler (registered by `app.wiring`).
+
+    At most TRACKER_SLOTS run at once in a process; the others step aside at once (deferred a
+    moment), so a slow or hanging tracker holds a few of the engine's slots, never the pages'.
+    """
+    slots = _tracker_slots()
+    if slots.locked():
+        run.defer(run.now + SLOTS_BUSY_WAIT, "the tracker is busy with other tickets")
+        return
+    async with slots:
+        await _sync_all(run)
+
+
+async def _sync_all(run: StepRun) -> None:
     ctx, incident = run.ctx, run.incident
     async with ctx.sessions() as session:
         records = await store.for_incident(session, incident.id)
