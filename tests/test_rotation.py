@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.config.policy_loader import load_policy
+from app.domain.policy import Policy
 from app.domain.policy.oncall import OnCallPolicy, Schedule, WorkingHours
 from app.domain.rotation import (
     Override,
@@ -389,3 +391,13 @@ def test_next_working_start_skips_a_holiday_and_the_weekend_after_it() -> None:
 def test_next_working_start_is_nine_local_after_a_dst_change() -> None:
     start = next_working_start(HOURS, local(PARIS, 2026, 3, 27, 18))
     assert start == utc(2026, 3, 30, 7)  # 09:00 CEST, no longer 08:00 UTC
+
+
+def test_schedules_and_working_hours_survive_an_incidents_policy_snapshot() -> None:
+    # Every incident stores its policy as JSON, where a time of day is "09:00:00".
+    policy = load_policy(None).model_copy(
+        update={"oncall": oncall_policy(primary={"layers": [ABC]}), "working_hours": HOURS}
+    )
+    again = Policy.from_snapshot(policy.to_snapshot())
+    assert again.oncall == policy.oncall and again.working_hours == HOURS
+    assert who(again.oncall.schedules["primary"], utc(2026, 3, 3, 9)) == "UBOB"

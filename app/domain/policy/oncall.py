@@ -44,7 +44,8 @@ __all__ = [
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SCHEDULE_KEY = re.compile(r"[a-z][a-z0-9_-]*")
-_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+# "09:00" as written; "09:00:00" as an incident's policy snapshot (JSON) stores it.
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::00)?")
 
 
 def _clock(value: Any) -> time:
