@@ -6,7 +6,7 @@ named ("L2 Engineering Lead") so the channel knows who is involved without wakin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -33,6 +33,20 @@ def _incident_ref(incident: Incident, policy: Policy) -> str:
 
 def mentions(user_ids: Sequence[str]) -> str:
     return " ".join(f"<@{user}>" for user in user_ids)
+
+
+def on_call_mentions(
+    user_ids: Sequence[str], policy: Policy, on_call: Mapping[str, str] | None
+) -> str:
+    """Mentions, each person a schedule put on call followed by it: "<@U…> (Primary on-call)"."""
+    named = on_call or {}
+    schedules = policy.oncall.schedules
+    return " ".join(
+        f"<@{user}> ({escape(schedules[named[user]].title)})"
+        if named.get(user) in schedules
+        else f"<@{user}>"
+        for user in user_ids
+    )
 
 
 def with_ack_button(text: str, incident: Incident) -> Message:
@@ -81,18 +95,20 @@ def page_text(
     waited: timedelta,
     problems: Sequence[str] = (),
     late_by: timedelta | None = None,
+    on_call: Mapping[str, str] | None = None,
 ) -> str:
+    """A page in the incident channel. `on_call` (user id -> schedule key, the page's data)
+    names the schedule that put each person on call next to them."""
     ref = _incident_ref(incident, policy)
+    who = on_call_mentions(targets, policy, on_call)
     if paged_before:
         lines = [
-            f":rotating_light: *Escalating {ref} to {level.key} {level.name}*: {mentions(targets)}",
+            f":rotating_light: *Escalating {ref} to {level.key} {level.name}*: {who}",
             f"Nobody has acknowledged: the incident has waited {human_minutes(waited)} since "
             f"it was declared. Already paged: {level_names(paged_before)}.",
         ]
     else:
-        lines = [
-            f":rotating_light: *Paging {level.key} {level.name}* for {ref}: {mentions(targets)}"
-        ]
+        lines = [f":rotating_light: *Paging {level.key} {level.name}* for {ref}: {who}"]
     lines.append(_what_next(incident, level, next_level))
     if problems:
         lines.append(f"Could not page: {'; '.join(problems)}.")
