@@ -10,6 +10,10 @@ once (flagged late). Ticks never overlap in one process: a wake-up during a tick
 claim again at once (steps in flight do not hold back one due after them) and look again
 before it ends; several processes may tick against one PostgreSQL, because claiming a
 step is atomic (see `app.store.steps.claim_due`).
+
+A second job announces on-call hand-offs (`app.services.handoffs`) every HANDOFFS_EVERY, the
+first at start: its own job, so a slow DM never holds back a page, and replicas announce each
+hand-off once because each is claimed in the database before the DM.
 """
 
 from __future__ import annotations
@@ -23,12 +27,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
-from app.services import setup, workers
+from app.services import handoffs, setup, workers
 from app.services.engine import TickReport, new_worker_id, next_due, run_due_steps
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "run_due_steps"
+HANDOFF_JOB_ID = "announce_handoffs"
+# How often the hand-offs of the last minutes are looked at (each is announced once).
+HANDOFFS_EVERY = 60.0
 STOP_TIMEOUT = 30.0
 # Interrupted incident setups (a replica killed mid-declare) are looked for this often.
 RESUME_SETUPS_EVERY = 60.0
@@ -48,6 +55,7 @@ class StepScheduler:
         self._last_resume = float("-inf")
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
+        self._handoffs: asyncio.Task[None] | None = None
         self._again = False
         self._woken = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -75,6 +83,16 @@ class StepScheduler:
             # A wake-up may start the job while a tick runs: the guard in `_tick` turns it into
             # "look again" quietly; APScheduler's own limit would log a warning every time.
             max_instances=4,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            self._announce_handoffs,
+            "interval",
+            seconds=HANDOFFS_EVERY,
+            id=HANDOFF_JOB_ID,
+            max_instances=2,  # a pass still running makes the next one return at once, quietly
             coalesce=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
@@ -157,6 +175,18 @@ class StepScheduler:
             self.bot, worker=self.worker, woken=self._woken, claiming=lambda: self.running
         )
 
+    async def _announce_handoffs(self) -> None:
+        """One hand-off pass (never two at once in a process)."""
+        if self._handoffs is not None or self._scheduler is None:
+            return
+        self._handoffs = asyncio.current_task()
+        try:
+            await handoffs.announce_handoffs(self.bot, self.bot.clock.now())
+        except Exception:  # noqa: BLE001 - one bad pass must not stop the next ones
+            log.exception("hand-off pass failed")
+        finally:
+            self._handoffs = None
+
     async def stop(self) -> None:
         """Stop ticking, let a tick in progress finish (a page half-sent is worse), then stop."""
         scheduler, self._scheduler = self._scheduler, None
@@ -164,13 +194,15 @@ class StepScheduler:
             return
         self.bot.wakeup.unsubscribe(self.wake_at)
         scheduler.remove_job(JOB_ID)
-        current = self._current
-        if current is not None and not current.done():
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT):
-                    await asyncio.shield(current)
-            except TimeoutError:
-                log.error("a tick did not finish within %ss; stopping anyway", STOP_TIMEOUT)
+        scheduler.remove_job(HANDOFF_JOB_ID)
+        # A hand-off claimed but not yet sent would stay unannounced: let the pass finish too.
+        for current in (self._current, self._handoffs):
+            if current is not None and not current.done():
+                try:
+                    async with asyncio.timeout(STOP_TIMEOUT):
+                        await asyncio.shield(current)
+                except TimeoutError:
+                    log.error("a tick did not finish within %ss; stopping anyway", STOP_TIMEOUT)
         background, self._background = self._background, []
         for task in background:
             task.cancel()
