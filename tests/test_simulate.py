@@ -31,6 +31,8 @@ POLICIES = {
     "one person per level": ROOT / "tests" / "policies" / "escalation.yml",
     "an empty L2": ROOT / "tests" / "policies" / "escalation_empty_level.yml",
     "groups and emails": ROOT / "tests" / "policies" / "escalation_directory.yml",
+    # T0 is within its working hours: nothing is deferred.
+    "working hours": ROOT / "tests" / "policies" / "business_hours.yml",
 }
 T0 = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -231,3 +233,158 @@ async def test_the_engine_sends_each_step_at_the_simulated_time(
 def _utc(at: datetime) -> datetime:
     """SQLite hands back naive UTC datetimes; PostgreSQL aware ones."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+# ------------------------------------------------------------------ working hours and schedules
+
+BUSINESS_HOURS = ROOT / "tests" / "policies" / "business_hours.yml"
+ONCALL = ROOT / "tests" / "policies" / "simulate_oncall.yml"
+
+
+async def simulated(tmp_path: Path, policy: Path, severity: str, at: str) -> list[str]:
+    """`simulate` for one severity declared at `at` (Paris time): its timeline lines."""
+    code, out, err = await run_cli(
+        tmp_path,
+        "simulate",
+        "--policy",
+        str(policy),
+        "--severity",
+        severity,
+        "--at",
+        at,
+        TIMEZONE="Europe/Paris",
+    )
+    assert code == 0, err
+    return [line.strip() for line in out.splitlines()[2:]]
+
+
+def line_of(lines: list[str], text: str) -> str:
+    [line] = [line for line in lines if text in line]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("severity", "at", "paged_at", "deferred"),
+    [
+        # Saturday 03:00: P3 waits for Monday 09:00.
+        (
+            "P3",
+            "2026-11-28T03:00",
+            "2026-11-30 09:00",
+            "deferred to Mon 09:00 (next working hours)",
+        ),
+        # The Monday is a holiday: Tuesday.
+        (
+            "P3",
+            "2026-12-05T03:00",
+            "2026-12-08 09:00",
+            "deferred to Tue 09:00 (next working hours)",
+        ),
+        # Across the autumn clock change (Sun 25 Oct): 09:00 on the new clock, 55 hours later.
+        (
+            "P3",
+            "2026-10-24T03:00",
+            "2026-10-26 09:00",
+            "deferred to Mon 09:00 (next working hours)",
+        ),
+        # Wednesday 10:00 is within working hours; P1 pages at any hour.
+        ("P3", "2026-12-02T10:00", "2026-12-02 10:00", None),
+        ("P1", "2026-11-28T03:00", "2026-11-28 03:00", None),
+    ],
+)
+async def test_simulate_shows_when_l1_is_paged_with_working_hours_applied(
+    tmp_path: Path, severity: str, at: str, paged_at: str, deferred: str | None
+) -> None:
+    lines = await simulated(tmp_path, BUSINESS_HOURS, severity, at)
+    page = line_of(lines, "page L1 On-call Engineer: UONCALL (user)")
+    assert page.startswith(paged_at), page
+    if deferred is None:
+        assert "deferred" not in page
+    else:
+        assert deferred in page
+        hours = line_of(lines, "declared outside working hours Mon-Fri 09:00-17:00 Europe/Paris")
+        assert "pages from the next start of working hours" in hours
+        # The response target is still counted from the declaration.
+        assert "missed (counted from the declaration)" in line_of(lines, "response target")
+    if severity == "P1":
+        assert "P1 pages at once (outside_hours: page)" in lines[0]
+
+
+async def test_simulate_shows_no_page_outside_working_hours_for_none(tmp_path: Path) -> None:
+    lines = await simulated(tmp_path, BUSINESS_HOURS, "P4", "2026-11-28T03:00")
+    assert "P4 pages nobody (outside_hours: none)" in lines[0]
+    assert line_of(lines, "no page outside working hours").startswith("2026-11-28 03:00")
+    assert not [line for line in lines if "page L1" in line]
+
+
+def test_a_deferred_p2s_chain_follows_l1s_page() -> None:
+    policy = load_policy(BUSINESS_HOURS)
+    saturday = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    simulation = simulate(policy, "P2", saturday)
+    assert [(p.level.key, p.at) for p in simulation.pages] == [
+        ("L1", monday),
+        ("L2", monday + timedelta(minutes=15)),
+    ]
+    assert simulation.pages[0].deferred_from == saturday
+    assert simulation.pages[1].deferred_from is None
+    assert simulation.target_warning_at == saturday + timedelta(hours=4)
+    assert simulation.reminders[0] == monday + timedelta(hours=4)
+
+
+async def test_simulate_names_who_the_rotation_has_on_call_at_each_page_and_the_backup(
+    tmp_path: Path,
+) -> None:
+    # Tuesday 08:50: UONCALL's shift runs until the 09:00 hand-off to UOTHER.
+    lines = await simulated(tmp_path, ONCALL, "P1", "2026-12-01T08:50")
+    l1 = line_of(lines, "page L1 On-call Engineer")
+    assert l1.startswith("2026-12-01 08:50")
+    assert "schedule:primary (Primary on-call: UONCALL on call)" in l1
+    backup = line_of(lines, "backup of L1 On-call Engineer")
+    assert backup.startswith("2026-12-01 08:55") and "UOTHER (backup on Primary on-call)" in backup
+    l2 = line_of(lines, "page L2 Engineering Lead")  # after the hand-off
+    assert l2.startswith("2026-12-01 09:05")
+    assert "schedule:primary (Primary on-call: UOTHER on call), ULEAD (user)" in l2
+    assert "overrides in the database are not shown" in line_of(lines, "schedules as the policy")
+
+
+async def test_simulate_says_nothing_of_overrides_without_schedules(tmp_path: Path) -> None:
+    lines = await simulated(tmp_path, BUSINESS_HOURS, "P1", "2026-12-02T10:00")
+    assert not [line for line in lines if "overrides" in line]
+    assert line_of(lines, "declared within working hours").endswith("paged as usual")
+
+
+@pytest.mark.policy(str(BUSINESS_HOURS))
+async def test_the_engine_sends_a_deferred_chain_at_the_simulated_times(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    from tests.test_escalation import declare_incident, steps_of, tick
+
+    clock.set(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))  # Saturday 03:00 in Paris
+    incident = await declare_incident(slack, fake_slack, bot, "P2")
+    simulation = simulate(bot.policy, "P2", incident.started_at)
+    for page in simulation.pages:
+        clock.set(page.at - timedelta(seconds=1))
+        await tick(bot)
+        sent = [s.level for s in await steps_of(bot, incident, PAGE) if s.status == "sent"]
+        assert page.level.key not in sent
+        clock.set(page.at)
+        await tick(bot)
+    steps = await steps_of(bot, incident, PAGE)
+    assert {s.level: _utc(s.sent_at) for s in steps} == {
+        p.level.key: p.at for p in simulation.pages
+    }
+
+
+def test_the_working_hours_summary_for_check_names_each_severitys_rule() -> None:
+    from app.cli.simulate import hours_summary
+
+    assert hours_summary(load_policy(BUSINESS_HOURS)) == (
+        "working hours: Mon-Fri 09:00-17:00 Europe/Paris, 1 holiday; outside them P0, P1 page "
+        "at once; P2, P3 page at the next start of working hours; P4 pages nobody"
+    )
+    # The built-in policy sets the plan's rules but no hours: nothing changes until it does.
+    assert hours_summary(load_policy(None)) == (
+        "working hours: unset, every severity pages at any hour (the outside_hours of P2, P3 "
+        "apply once working_hours is set)"
+    )

@@ -13,9 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.policy import EscalationLevel, Policy
+from app.domain.policy.oncall import OutsideHours, WorkingHours
+from app.domain.rotation import is_working, next_working_start
 
 __all__ = [
+    "DEFERRED_FROM",
     "PAGE",
+    "Paging",
     "TARGET_WARNING",
     "UPDATE_REMINDER",
     "PlannedStep",
@@ -31,6 +35,7 @@ __all__ = [
     "response_deadline",
     "update_reminder_due",
     "level_names",
+    "when_paged",
     "LATE_AFTER",
     "SNOOZE_CHOICES",
 ]
@@ -42,6 +47,9 @@ UPDATE_REMINDER = "update_reminder"
 PAGE_EMAIL, PAGE_SMS, PAGE_VOICE = "page_email", "page_sms", "page_voice"
 PAGE_BACKUP = "page_backup"
 PAGE_CHANNELS = (PAGE_EMAIL, PAGE_SMS, PAGE_VOICE, PAGE_BACKUP)
+
+# In a page's data: when it would have gone out had working hours not deferred it (ISO 8601).
+DEFERRED_FROM = "deferred_from"
 
 # A step sent more than this after its due time is flagged late (the bot was down, or Slack
 # kept failing): the message says so, and the row keeps the flag.
@@ -126,22 +134,72 @@ def update_reminder_due(policy: Policy, severity: str, since: datetime) -> datet
     return None if every is None else since + every
 
 
-def initial_plan(policy: Policy, severity: str, started_at: datetime) -> list[PlannedStep]:
-    """What declaring schedules: L1's page now, the response-target warning, the first reminder.
+@dataclass(frozen=True)
+class Paging:
+    """When a severity may page, asked at `asked` (a declaration, a severity change), with the
+    policy's working hours applied: `at` is `asked` itself, the next start of working hours
+    (`next_working_hours`), or None (`none`: nobody is paged)."""
 
-    Later pages are planned when the previous one is actually sent, because a level's window
-    counts from its own page, which may go out late.
+    asked: datetime
+    at: datetime | None
+    # The rule that decided: "page" also when the policy has no working hours, or it is
+    # within them.
+    rule: OutsideHours
+    hours: WorkingHours | None = None
+
+    @property
+    def deferred(self) -> bool:
+        return self.at is not None and self.at > self.asked
+
+    @property
+    def silent(self) -> bool:
+        """Nobody is paged (outside working hours, `outside_hours: none`)."""
+        return self.at is None
+
+
+def when_paged(policy: Policy, severity: str, at: datetime) -> Paging:
+    """Whether `severity` pages at `at`, later, or not at all.
+
+    Outside the policy's `working_hours`, the severity's `outside_hours` decides: `page` (now),
+    `next_working_hours` (the plan's "same day" / "next business day": from the next start of
+    working hours, holidays skipped), or `none`. A policy without working hours always pages.
+    """
+    hours = policy.working_hours
+    rule = policy.severity(severity).outside_hours
+    if hours is None or rule == "page" or is_working(hours, at):
+        return Paging(at, at, "page", hours)
+    if rule == "none":
+        return Paging(at, None, rule, hours)
+    return Paging(at, next_working_start(hours, at), rule, hours)
+
+
+def initial_plan(policy: Policy, severity: str, started_at: datetime) -> list[PlannedStep]:
+    """What declaring schedules: L1's page, the response-target warning, the first reminder.
+
+    L1 is paged at declaration, or (outside working hours) at the next start of working hours
+    or never, as the severity's `outside_hours` says. The response target still counts from
+    the declaration; the first update reminder from L1's page. Later pages are planned when
+    the previous one is actually sent, because a level's window counts from its own page,
+    which may go out late.
     """
     first = chain(policy, severity)[0]
-    steps = [
-        PlannedStep(PAGE, started_at, level=first.key, key=page_key(first.key)),
+    paging = when_paged(policy, severity, started_at)
+    steps = []
+    if paging.at is not None:
+        data = {DEFERRED_FROM: started_at.isoformat()} if paging.deferred else {}
+        steps.append(
+            PlannedStep(PAGE, paging.at, level=first.key, key=page_key(first.key), data=data)
+        )
+    steps.append(
         PlannedStep(
             TARGET_WARNING,
             response_deadline(policy, severity, started_at),
             key=TARGET_WARNING,
-        ),
-    ]
-    reminder = update_reminder_due(policy, severity, started_at)
+        )
+    )
+    # A deferred incident's first update reminder counts from L1's page: nobody is working
+    # before it to post an update.
+    reminder = update_reminder_due(policy, severity, paging.at or started_at)
     if reminder is not None:
         steps.append(
             PlannedStep(

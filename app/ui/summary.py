@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 
 from app.domain.durations import format_duration
-from app.domain.escalation import chain
+from app.domain.escalation import Paging, chain, when_paged
 from app.domain.formatting import duration_text, format_time, item_line
 from app.domain.policy import Policy
 from app.ui.common import (
@@ -45,6 +45,9 @@ __all__ = [
     "announcement",
     "channel_topic",
     "escalation_path",
+    "no_channel_text",
+    "outside_hours_note",
+    "paged_when",
     "review_text",
     "setup_failed_text",
     "summary_buttons",
@@ -157,11 +160,9 @@ def summary_message(
     # The chain pages only until someone acknowledges: past that, the Acknowledged field says
     # who stopped it, and a path that no longer applies would only mislead.
     if incident.is_open and incident.acknowledged_at is None:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=clip(escalation_path(policy, incident.severity), 3000))
-            )
-        )
+        paging = when_paged(policy, incident.severity, incident.started_at)
+        path = escalation_path(policy, incident.severity, paging, tz)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(path, 3000))))
     blocks += _action_item_blocks(action_items, tickets)
     buttons = summary_buttons(incident)
     if buttons:
@@ -183,18 +184,52 @@ def summary_message(
     return Message(text=text, blocks=blocks)
 
 
-def escalation_path(policy: Policy, severity: str) -> str:
-    """The levels this severity may page, named (never mentioned: nobody is paged by reading)."""
+def escalation_path(
+    policy: Policy, severity: str, paging: Paging | None = None, tz: ZoneInfo | None = None
+) -> str:
+    """The levels this severity may page, named (never mentioned: nobody is paged by reading);
+    with `paging` (working hours applied to the declaration), when L1 is paged if not now, or
+    that nobody is."""
+    if paging is not None and paging.silent:
+        return f"*Escalation for {severity}*: " + outside_hours_note(policy, severity, paging, tz)
     levels = chain(policy, severity)
     steps = []
     for index, level in enumerate(levels):
         last = index == len(levels) - 1
         wait = f" ({format_duration(level.window)})" if level.window and not last else ""
         steps.append(f"{level.key} {level.name}{wait}")
-    return (
+    text = (
         f"*Escalation for {severity}* until someone acknowledges (`/incident ack`):\n"
         + " → ".join(steps)
     )
+    if paging is not None and paging.deferred:
+        text += "\n" + outside_hours_note(policy, severity, paging, tz)
+    return text
+
+
+def paged_when(paging: Paging, tz: ZoneInfo | None = None) -> str:
+    """`at 09:00 (next working hours)`, `on Mon 30 Nov at 09:00 (next working hours)`: the
+    working hours' own clock, with the day when it is not the day asked, and the zone when
+    it is not `tz` (None: the working hours' zone is the reader's)."""
+    assert paging.at is not None and paging.hours is not None
+    zone = paging.hours.tz
+    local = paging.at.astimezone(zone)
+    day = "" if local.date() == paging.asked.astimezone(zone).date() else f"on {local:%a %d %b} "
+    named = "" if tz is None or str(tz) == paging.hours.time_zone else f" {paging.hours.time_zone}"
+    return f"{day}at {local:%H:%M}{named} (next working hours)"
+
+
+def outside_hours_note(
+    policy: Policy, severity: str, paging: Paging, tz: ZoneInfo | None = None
+) -> str:
+    """What working hours made of the declaration: when L1 is paged, or that nobody is."""
+    if paging.silent:
+        return (
+            f"declared outside working hours, {severity} pages nobody: the team picks the "
+            "incident up in working hours (`/incident ack` when you do)."
+        )
+    first = chain(policy, severity)[0]
+    return f"Declared outside working hours: {first.key} will be paged {paged_when(paging, tz)}."
 
 
 def _ticket_field(tickets: Sequence[TicketRecord]) -> str:
@@ -255,8 +290,10 @@ def _action_item_blocks(
     return blocks
 
 
-def announcement(incident: Incident, policy: Policy) -> Message:
-    """The broadcast line, kept current; a private incident's title stays out of it."""
+def announcement(incident: Incident, policy: Policy, tz: ZoneInfo | None = None) -> Message:
+    """The broadcast line, kept current; a private incident's title stays out of it. An
+    incident without a channel (its severity's `channel: false`) is named by its id; one
+    declared outside working hours says when L1 is paged, or that nobody is."""
     sev = policy.severity(incident.severity)
     kind = f"{incident.severity} {sev.name}"
     if incident.resolved_at is not None and not incident.is_open:
@@ -266,17 +303,31 @@ def announcement(incident: Incident, policy: Policy) -> Message:
         else:
             text = (
                 f":white_check_mark: {kind} incident {incident.public_id} resolved after "
-                f"{after}: {escape(incident.title)}. Details in <#{incident.channel_id}>."
+                f"{after}: {escape(incident.title)}."
             )
-    elif incident.private:
+            if incident.channel_id:
+                text += f" Details in <#{incident.channel_id}>."
+        return Message(text=text, blocks=[section(text)])
+    if incident.private:
         text = f":lock: Private {kind} incident {incident.public_id} declared."
     else:
         text = (
             f":rotating_light: {kind} incident {incident.public_id} "
-            f"declared: {escape(incident.title)}. Join <#{incident.channel_id}>."
+            f"declared: {escape(incident.title)}."
         )
+        text += f" Join <#{incident.channel_id}>." if incident.channel_id else ""
         if incident.status != "investigating":
             text += f" Now {status_label(incident.status)}."
+    if not incident.channel_id:
+        text += (
+            f" No incident channel for {incident.severity}: "
+            f"`/incident <command> {incident.public_id}` acts on it."
+        )
+    if incident.acknowledged_at is None:
+        paging = when_paged(policy, incident.severity, incident.started_at)
+        if paging.deferred or paging.silent:
+            note = outside_hours_note(policy, incident.severity, paging, tz)
+            text += " " + note[0].upper() + note[1:]
     return Message(text=text, blocks=[section(text)])
 
 
@@ -290,3 +341,24 @@ def setup_failed_text(incident: Incident, failures: dict[str, str]) -> str:
         f"{steps}. Run `/incident retry-setup {incident.public_id}` to finish it; "
         "steps already done are not repeated."
     )
+
+
+def no_channel_text(incident: Incident, policy: Policy, tz: ZoneInfo | None = None) -> str:
+    """The reporter's DM for an incident whose severity opens no channel (`channel: false`):
+    its id, where it lives instead, and how commands reach it."""
+    sev = policy.severity(incident.severity)
+    text = (
+        f":white_check_mark: {incident.public_id} is declared: {escape(incident.title)} "
+        f"({incident.severity} {sev.name}). {incident.severity} opens no incident channel"
+    )
+    if policy.tickets.opens_for(incident.severity) and policy.tickets.provider:
+        text += f": its ticket is being opened in {tracker_title(policy.tickets.provider)}"
+    text += (
+        f". Commands about it take its id: `/incident ack {incident.public_id}`, "
+        f"`/incident ticket {incident.public_id}`."
+    )
+    paging = when_paged(policy, incident.severity, incident.started_at)
+    if paging.deferred or paging.silent:
+        note = outside_hours_note(policy, incident.severity, paging, tz)
+        text += " " + note[0].upper() + note[1:]
+    return text

@@ -7,14 +7,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
 from app.domain import escalation as plan
-from app.domain.escalation import PAGE, TARGET_WARNING, UPDATE_REMINDER
+from app.domain.escalation import PAGE, PAGE_BACKUP, TARGET_WARNING, UPDATE_REMINDER, Paging
 from app.domain.policy import EscalationLevel, Policy
+from app.services import engine
 from app.services.escalation.acknowledge import settle_pages
 from app.services.escalation.start import (
     ESCALATION_KINDS,
@@ -25,6 +27,7 @@ from app.services.escalation.start import (
 from app.store import steps as step_store
 from app.store.models import Incident, ScheduledStep, StepStatus
 from app.ui import escalation as eb
+from app.ui.summary import paged_when
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +64,20 @@ async def on_severity_changed(ctx: BotContext, incident: Incident, old: str, new
         replan = _Replan(session, current, policy, new, steps, now)
         trimmed = await replan.trim()
         next_page = None
+        hours = None
         if current.acknowledged_at is None:
             next_page = await replan.extend()
+            hours = await replan.follow_hours()
             await replan.move_target_warning()
         await replan.follow_cadence()
 
     text = eb.chain_changed_text(
         current, policy, old, new, trimmed=trimmed, next_page=next_page, tz=ctx.settings.tz
     )
+    if hours is not None:
+        text = "\n".join(
+            filter(None, [text, hours_changed_text(policy, new, hours, ctx.settings.tz)])
+        )
     if text and current.channel_id:
         try:
             await ctx.slack.chat_postMessage(
@@ -76,6 +85,21 @@ async def on_severity_changed(ctx: BotContext, incident: Incident, old: str, new
             )
         except SlackApiError as exc:
             log.warning("could not post the escalation change of %s: %s", incident.public_id, exc)
+
+
+def hours_changed_text(policy: Policy, severity: str, paging: Paging, tz: ZoneInfo) -> str:
+    """What the new severity's working hours did to the pages still to come."""
+    if paging.silent:
+        return (
+            f":zzz: Outside working hours {severity} pages nobody: the pages still to come are "
+            "cancelled; the team picks the incident up in working hours."
+        )
+    if paging.deferred:
+        return (
+            f":zzz: Outside working hours {severity} waits: the pages still to come go out "
+            f"{paged_when(paging, tz)}."
+        )
+    return f":bell: {severity} pages now: the pages held for working hours go out now."
 
 
 @dataclass
@@ -127,6 +151,62 @@ class _Replan:
             return level, due
         return None
 
+    async def follow_hours(self) -> Paging | None:
+        """Apply the new severity's working hours from now to the pages still to come: paged
+        now, they go out now (those deferred, at their own time if later); deferred, they wait
+        for the next start of working hours; none, they are cancelled. With nothing paged nor
+        pending (declared to page nobody), L1 is planned. The decision, if it moved anything."""
+        paging = plan.when_paged(self.policy, self.severity, self.now)
+        pending = await step_store.for_incident(
+            self.session, self.incident.id, [PAGE, PAGE_BACKUP], [StepStatus.PENDING]
+        )
+        pending = [s for s in pending if s.kind == PAGE_BACKUP or s.level in self.chain]
+        if paging.at is None:
+            cancelled = await step_store.cancel_pending(
+                self.session, self.incident.id, [PAGE, PAGE_BACKUP], self.now
+            )
+            return paging if cancelled else None
+        moved = False
+        for step in pending:
+            moved = await self._move(step, paging.at) or moved
+        silenced = paging.hours is not None and not any(s.kind == PAGE for s in pending)
+        if silenced and not await self._paged_before():
+            first = plan.chain(self.policy, self.severity)[0]
+            data = {plan.DEFERRED_FROM: self.now.isoformat()} if paging.deferred else {}
+            planned = await engine.schedule(
+                self.session,
+                self.incident,
+                PAGE,
+                paging.at,
+                data,
+                now=self.now,
+                level=first.key,
+                key=plan.page_key(first.key),
+            )
+            moved = moved or planned is not None
+        return paging if moved else None
+
+    async def _move(self, step: ScheduledStep, earliest: datetime) -> bool:
+        """Defer a pending step to `earliest` (the next start of working hours), or send one
+        deferred before at its own time (never before now) when `earliest` is now."""
+        deferred_from = step.data.get(plan.DEFERRED_FROM)
+        if earliest > self.now:
+            if step.due_at >= earliest:
+                return False
+            data = {**step.data, plan.DEFERRED_FROM: deferred_from or step.due_at.isoformat()}
+            return await step_store.reschedule(self.session, step.id, earliest, self.now, data=data)
+        if deferred_from is None:
+            return False
+        due = max(datetime.fromisoformat(deferred_from), self.now)
+        data = {k: v for k, v in step.data.items() if k != plan.DEFERRED_FROM}
+        return await step_store.reschedule(self.session, step.id, due, self.now, data=data)
+
+    async def _paged_before(self) -> bool:
+        sent = await step_store.for_incident(
+            self.session, self.incident.id, [PAGE], [StepStatus.SENT]
+        )
+        return bool(sent)
+
     async def move_target_warning(self) -> None:
         # A target already over under the new severity warns now, not "late".
         started_at = self.incident.started_at
@@ -148,7 +228,11 @@ class _Replan:
         # The cadence counts from the last update, or from the last reminder if one went out
         # since.
         reminded = [s.sent_at for s in reminders if s.status == StepStatus.SENT and s.sent_at]
-        due = plan.update_reminder_due(self.policy, self.severity, max([since, *reminded]))
+        start = max([since, *reminded])
+        paging = plan.when_paged(self.policy, self.severity, now)
+        if paging.deferred and paging.at is not None:
+            start = max(start, paging.at)  # nobody is working to post an update before then
+        due = plan.update_reminder_due(self.policy, self.severity, start)
         if due is None:
             await step_store.cancel_pending(session, incident.id, [UPDATE_REMINDER], now)
             return

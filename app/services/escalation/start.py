@@ -12,7 +12,8 @@ from app.context import BotContext
 from app.domain import escalation as plan
 from app.domain.escalation import PAGE, PAGE_CHANNELS, TARGET_WARNING, UPDATE_REMINDER
 from app.domain.policy import EscalationLevel, Policy
-from app.services import engine
+from app.domain.timeline import Kind
+from app.services import engine, timeline
 from app.store.models import Incident, ScheduledStep, StepStatus
 
 ESCALATION_KINDS = (PAGE, TARGET_WARNING, UPDATE_REMINDER, *PAGE_CHANNELS)
@@ -36,8 +37,13 @@ async def plan_escalation(session: AsyncSession, incident: Incident, now: dateti
     Every step has a key, so planning twice (a redelivery, a replica racing) plans it once. L1's
     page is due at the declaration, but may not be claimed before PAGE_WAITS_FOR_CHANNEL has
     passed (`release_first_pages` lets setup send it earlier, once the channel is there).
+    Outside working hours it may be due at their next start instead (the channel exists long
+    before: it is claimable then), or not planned at all; the timeline says which.
     """
     policy = snapshot_policy(incident)
+    paging = plan.when_paged(policy, incident.severity, incident.started_at)
+    if paging.deferred or paging.silent:
+        _record_outside_hours(session, incident, policy, paging, now)
     pages: list[int] = []
     for planned in plan.initial_plan(policy, incident.severity, incident.started_at):
         step_id = await engine.schedule(
@@ -52,6 +58,8 @@ async def plan_escalation(session: AsyncSession, incident: Incident, now: dateti
         )
         if step_id is not None and planned.kind == PAGE:
             pages.append(step_id)
+            if paging.deferred:
+                continue
             await session.execute(
                 update(ScheduledStep)
                 .where(ScheduledStep.id == step_id)
@@ -59,6 +67,37 @@ async def plan_escalation(session: AsyncSession, incident: Incident, now: dateti
                 .execution_options(synchronize_session=False)
             )
     return pages
+
+
+def _record_outside_hours(
+    session: AsyncSession, incident: Incident, policy: Policy, paging: plan.Paging, now: datetime
+) -> None:
+    """The incident's log says why L1 was not paged at declaration."""
+    first = plan.chain(policy, incident.severity)[0]
+    if paging.at is None:
+        text = (
+            f"Declared outside working hours: {incident.severity} pages nobody "
+            "(outside_hours: none)"
+        )
+    else:
+        zone = paging.hours.time_zone if paging.hours else "UTC"
+        local = paging.at.astimezone(paging.hours.tz) if paging.hours else paging.at
+        text = (
+            f"Declared outside working hours: {first.key} {first.name} is paged at "
+            f"{local:%Y-%m-%d %H:%M} {zone} (next working hours)"
+        )
+    timeline.record(
+        session,
+        incident,
+        Kind.ESCALATION_SKIPPED,
+        now=now,
+        text=text,
+        data={
+            "level": first.key,
+            "outside_hours": paging.rule,
+            "paged_at": paging.at.isoformat() if paging.at else None,
+        },
+    )
 
 
 async def release_first_pages(ctx: BotContext, incident: Incident) -> None:

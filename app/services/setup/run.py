@@ -35,6 +35,7 @@ from app.services.engine import StepRun
 from app.services.escalation.handlers import plan_page_copies
 from app.services.escalation.start import plan_escalation, release_first_pages
 from app.services.setup import slack_steps as parts
+from app.services.setup.no_channel import opens_channel, set_up_without_channel
 from app.services.slack_errors import is_transient, slack_error
 from app.store import incidents as store
 from app.store.models import Incident, ScheduledStep, StepStatus
@@ -214,6 +215,11 @@ async def run_setup(run: StepRun) -> None:
     look = run.step.attempts > 1
     outcome = _Outcome()
     with incident_context(incident.public_id):
+        if not opens_channel(incident):
+            # A ticket-only severity (`channel: false`): announced, the reporter told by DM.
+            await set_up_without_channel(run, outcome.attempt, look=look)
+            await _settle(run, outcome)
+            return
         await outcome.attempt("create_channel", parts.create_channel(ctx, incident))
         channel = incident.channel_id
         if channel:
