@@ -128,7 +128,7 @@ async def test_a_p0_texts_and_calls_the_on_call_person_once_each(
     [call] = phone.calls_to(ONCALL_PHONE)
     assert call.url == f"{PUBLIC}/webhooks/twilio/voice/{voice_step.id}" and call.method == "POST"
     [saved] = await messages_of(bot, sms_step)
-    assert saved.ts == text.sid[:32] and saved.recipient == f"sms:{ONCALL_PHONE}"
+    assert saved.ts == text.sid and saved.recipient == f"sms:{ONCALL_PHONE}"
     assert phone.messages_to(LEAD_PHONE) == []  # L2 waits its turn
     # Running the steps again sends nothing more.
     await settle(bot, clock)
@@ -206,7 +206,7 @@ async def test_a_500_after_twilio_took_the_sms_is_looked_up_not_sent_again(
 
     [text] = phone.messages_to(ONCALL_PHONE)
     [saved] = await messages_of(bot, sms_step)
-    assert saved.ts == text.sid[:32]
+    assert saved.ts == text.sid
     assert len(phone.requests_to("Messages.create")) == 1
     assert phone.requests_to("Messages.list")  # the retry looked first
     [sms_step] = await steps(bot, PAGE_SMS)
@@ -229,7 +229,7 @@ async def test_a_call_whose_answer_was_lost_is_found_not_placed_again(
     [voice_step] = await steps(bot, PAGE_VOICE)
     [saved] = await messages_of(bot, voice_step)
     assert voice_step.status == StepStatus.SENT and voice_step.attempts == 2
-    assert saved.ts == call.sid[:32] and len(phone.requests_to("Calls.create")) == 1
+    assert saved.ts == call.sid and len(phone.requests_to("Calls.create")) == 1
 
 
 async def test_pressing_1_on_the_call_acknowledges_and_the_title_is_only_words(

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.context import BotContext
-from app.domain.escalation import PAGE
+from app.domain.escalation import PAGE, PAGE_BACKUP
 from app.services.directory import SlackUnreachable
 from app.services.errors import UserError
 from app.store import steps as step_store
@@ -122,7 +122,7 @@ async def _may_act(
 async def was_paged(bot: BotContext, incident: Incident, user_id: str) -> bool:
     """Whether the incident's escalation reached `user_id` with a page DM."""
     async with bot.sessions() as session:
-        return await step_store.was_sent_to(session, incident.id, PAGE, user_id)
+        return await step_store.was_sent_to(session, incident.id, (PAGE, PAGE_BACKUP), user_id)
 
 
 async def is_member(bot: BotContext, incident: Incident, user_id: str) -> bool | None:

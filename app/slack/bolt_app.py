@@ -113,7 +113,7 @@ def subcommands() -> Registry:
             ),
             Subcommand(
                 "oncall",
-                "oncall [override @user from … until … [schedule]]",
+                "oncall [override @user from … until … [schedule] | overrides | remove <id>]",
                 "Who is on call now and next, for every schedule; or put someone on call.",
                 oncall.oncall_command,
             ),

@@ -254,7 +254,8 @@ class StepMessage(Base):
     )
     recipient: Mapped[str] = mapped_column(String(32), nullable=False)
     channel: Mapped[str | None] = mapped_column(String(32))
-    ts: Mapped[str | None] = mapped_column(String(32))
+    # A Slack ts, or another channel's id of what it sent (a Twilio SID is 34 characters).
+    ts: Mapped[str | None] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="", nullable=False)
     error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(nullable=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.rotation import Override
 from app.store.models import Handoff, OnCallOverride
+
+# An announcement claimed this long ago and never finished is taken over.
+STALE_CLAIM = timedelta(minutes=2)
 
 
 def as_override(row: OnCallOverride) -> Override:
@@ -84,7 +87,21 @@ async def claim_handoff(
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Handoff).values(**values).on_conflict_do_nothing()
     result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    # A claim left unannounced this long was made by a process that died mid-DM: take it
+    # over (the announcement looks for the DM in Slack before sending it again).
+    stale = await session.execute(
+        update(Handoff)
+        .where(
+            Handoff.schedule == schedule,
+            Handoff.starts_at == starts_at,
+            Handoff.announced_at.is_(None),
+            Handoff.claimed_at < now - STALE_CLAIM,
+        )
+        .values(claimed_at=now)
+    )
+    return bool(stale.rowcount)  # type: ignore[attr-defined]
 
 
 async def handoff_announced(

@@ -255,14 +255,18 @@ async def for_incident(
     return list((await session.execute(stmt.order_by(ScheduledStep.id))).scalars())
 
 
-async def messages_of_kind(session: AsyncSession, incident_id: int, kind: str) -> list[StepMessage]:
-    """Messages sent by an incident's steps of one kind (e.g. every page), oldest first."""
+async def messages_of_kind(
+    session: AsyncSession, incident_id: int, kind: str | tuple[str, ...]
+) -> list[StepMessage]:
+    """Messages sent by an incident's steps of one kind or several (e.g. every page and backup
+    page), oldest first."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     stmt = (
         select(StepMessage)
         .join(ScheduledStep, ScheduledStep.id == StepMessage.step_id)
         .where(
             StepMessage.incident_id == incident_id,
-            ScheduledStep.kind == kind,
+            ScheduledStep.kind.in_(kinds),
             StepMessage.ts.is_not(None),
         )
         .order_by(StepMessage.id)
@@ -270,16 +274,19 @@ async def messages_of_kind(session: AsyncSession, incident_id: int, kind: str) -
     return list((await session.execute(stmt)).scalars())
 
 
-async def was_sent_to(session: AsyncSession, incident_id: int, kind: str, recipient: str) -> bool:
-    """Whether one of an incident's steps of `kind` (e.g. a page) reached `recipient` (a user
-    id: a DM Slack accepted)."""
+async def was_sent_to(
+    session: AsyncSession, incident_id: int, kind: str | tuple[str, ...], recipient: str
+) -> bool:
+    """Whether one of an incident's steps of `kind` (e.g. a page, or a page or a backup page)
+    reached `recipient` (a user id: a DM Slack accepted)."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     stmt = (
         select(StepMessage.id)
         .join(ScheduledStep, ScheduledStep.id == StepMessage.step_id)
         .where(
             StepMessage.incident_id == incident_id,
             StepMessage.recipient == recipient,
-            ScheduledStep.kind == kind,
+            ScheduledStep.kind.in_(kinds),
             StepMessage.ts.is_not(None),
         )
         .limit(1)

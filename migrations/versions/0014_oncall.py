@@ -17,6 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A page's StepMessage may hold a Twilio SID (34 characters) instead of a Slack ts.
+    with op.batch_alter_table("step_messages", schema=None) as batch_op:
+        batch_op.alter_column("ts", existing_type=sa.String(length=32), type_=sa.String(length=64))
     op.create_table(
         "oncall_overrides",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -63,3 +66,5 @@ def downgrade() -> None:
     op.drop_table("contact_methods")
     op.drop_index("ix_oncall_overrides_schedule", table_name="oncall_overrides")
     op.drop_table("oncall_overrides")
+    with op.batch_alter_table("step_messages", schema=None) as batch_op:
+        batch_op.alter_column("ts", existing_type=sa.String(length=64), type_=sa.String(length=32))

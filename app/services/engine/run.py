@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
-from app.domain.escalation import PAGE, is_late
+from app.domain.escalation import PAGE, PAGE_BACKUP, is_late
 from app.domain.policy import Policy
 from app.runtime.slack_limits import Priority, slack_priority
 from app.services.slack_errors import is_transient, slack_error
@@ -87,7 +87,8 @@ class StepRun:
             message.channel, message.ts = found
             return await self._saved(recipient, message)
         try:
-            with slack_priority(Priority.URGENT if self.step.kind == PAGE else None):
+            urgent = self.step.kind in (PAGE, PAGE_BACKUP)
+            with slack_priority(Priority.URGENT if urgent else None):
                 response = await self.ctx.slack.chat_postMessage(
                     channel=channel, text=text, blocks=blocks, metadata=tag
                 )

@@ -314,7 +314,8 @@ async def _release(
     """Put a failed step back with a backoff, or give it up after MAX_ATTEMPTS."""
     now = ctx.clock.now()
     step = run.step
-    error = slack_error(exc)
+    # Slack's error code; for anything else (a tracker, SMTP, Twilio) what the exception says.
+    error = slack_error(exc) if isinstance(exc, SlackApiError) else f"{slack_error(exc)}: {exc}"
     give_up = step.attempts >= MAX_ATTEMPTS
     if is_transient(exc) or isinstance(exc, SlackApiError):
         log.warning("step %s (%s) attempt %d failed: %s", step.id, step.kind, step.attempts, error)

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from app import metrics
 from app.context import BotContext
-from app.domain.escalation import PAGE, PAGE_CHANNELS, TARGET_WARNING
+from app.domain.escalation import PAGE, PAGE_BACKUP, PAGE_CHANNELS, TARGET_WARNING
 from app.domain.formatting import human_minutes, short_time
 from app.domain.lifecycle import Status
 from app.domain.timeline import Kind
@@ -127,7 +127,7 @@ async def announce_acknowledgement(ctx: BotContext, result: AckResult) -> None:
 async def settle_pages(ctx: BotContext, incident: Incident, note: str) -> None:
     """Replace the Acknowledge buttons of an incident's page messages by `note` (best effort)."""
     async with ctx.sessions() as session:
-        messages = await step_store.messages_of_kind(session, incident.id, PAGE)
+        messages = await step_store.messages_of_kind(session, incident.id, (PAGE, PAGE_BACKUP))
     for message in messages:
         if error := await settle_message(ctx, message, note):
             log.warning("could not update page %s of %s: %s", message.ts, incident.public_id, error)

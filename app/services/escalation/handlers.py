@@ -86,6 +86,7 @@ async def send_page(run: StepRun) -> None:
         waited=run.now - incident.started_at,
         problems=problems,
         late_by=run.lateness if run.late else None,
+        on_call=run.data.get("on_call"),
     )
     invited = await _send(run, level, text, targets)
 
@@ -97,7 +98,13 @@ async def send_page(run: StepRun) -> None:
             Kind.PAGED,
             now=run.now,
             text=f"Paged {level.key} {level.name}{late}",
-            data={"level": level.key, "targets": targets, "problems": problems, "late": run.late},
+            data={
+                "level": level.key,
+                "targets": targets,
+                "problems": problems,
+                "late": run.late,
+                "on_call": run.data.get("on_call", {}),
+            },
         )
         metrics.page_sent(level.key)
         if incident.channel_id and not invited:

@@ -10,6 +10,7 @@ may have been lost, `look` asks the provider whether it already took it before s
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +34,12 @@ class Recipient:
 
     @property
     def key(self) -> str:
-        """The StepMessage recipient of this address (unique per step)."""
-        return f"{self.kind}:{self.address}"[:32]
+        """The StepMessage recipient of this address (unique per step, at most 32 characters:
+        a longer address is named by its hash, so two never collide on a shared prefix)."""
+        key = f"{self.kind}:{self.address}"
+        if len(key) <= 32:
+            return key
+        return f"{self.kind}:#{hashlib.sha256(self.address.encode()).hexdigest()[:24]}"[:32]
 
 
 async def plan_step(
@@ -108,7 +113,7 @@ async def send_once(
         incident_id=run.incident.id,
         recipient=recipient.key,
         channel=provider,
-        ts=reference[:32],
+        ts=reference[:64],
         text=recipient.address,
         created_at=run.now,
     )

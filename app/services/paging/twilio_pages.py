@@ -171,6 +171,6 @@ async def taken_elsewhere(run: StepRun, sid: str) -> bool:
     """Whether another step already saved this Twilio SID as its own."""
     async with run.ctx.sessions() as session:
         stmt = select(StepMessage.id).where(
-            StepMessage.ts == sid[:32], StepMessage.step_id != run.step.id
+            StepMessage.ts == sid[:64], StepMessage.step_id != run.step.id
         )
         return (await session.execute(stmt.limit(1))).first() is not None
