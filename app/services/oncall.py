@@ -32,9 +32,7 @@ async def overrides(ctx: BotContext, at: datetime) -> dict[str, list[Override]]:
         return await store.overrides_by_schedule(session, at - LOOKAHEAD, at + LOOKAHEAD)
 
 
-def state_of(
-    policy: Policy, key: str, at: datetime, found: dict[str, list[Override]]
-) -> OnCall:
+def state_of(policy: Policy, key: str, at: datetime, found: dict[str, list[Override]]) -> OnCall:
     schedule = policy.oncall.schedules[key]
     mine = found.get(key, [])
     return OnCall(

@@ -268,3 +268,12 @@ def chain_changed_text(
             "unless someone acknowledges."
         )
     return None
+
+
+def paged_beyond_slack_text(level: EscalationLevel, how: str) -> str:
+    """A level with nobody in Slack paged by its other channels (its e-mail addresses,
+    PagerDuty): said in the channel, once."""
+    return (
+        f":rotating_light: {level.key} {level.name} paged by {escape(how)} (nobody to page in "
+        "Slack at this level). Acknowledge here to stop the escalation."
+    )

@@ -76,7 +76,9 @@ async def acknowledge(ctx: BotContext, incident: Incident, user_id: str) -> AckR
         paged = tuple(
             f"{lvl.key} {lvl.name}"
             for lvl in policy.escalation.levels
-            if any(s.level == lvl.key and s.data.get("targets") for s in sent)
+            if any(
+                s.level == lvl.key and (s.data.get("targets") or s.data.get("beyond")) for s in sent
+            )
         )
         waited = now - current.started_at
         target = policy.severity(current.severity).response_target

@@ -71,6 +71,9 @@ async def send_page(run: StepRun) -> None:
     run.data.update(targets=targets, problems=problems)
 
     paged_before = [p for p in await paged_levels(run) if p.key != level.key]
+    if not targets and reaches_beyond_slack(level):
+        await _page_beyond_slack(run, level, problems, paged_before)
+        return
     if not targets:
         await _skip_empty(run, level, problems, paged_before)
         return
@@ -158,6 +161,51 @@ async def _send(run: StepRun, level: EscalationLevel, text: str, targets: list[s
     return invited
 
 
+def reaches_beyond_slack(level: EscalationLevel) -> bool:
+    """Whether a level pages someone without naming a Slack user: its own e-mail addresses
+    (the plan's on-call address) or the PagerDuty bridge."""
+    return bool(level.email and "email" in level.channels) or "pagerduty" in level.channels
+
+
+async def _page_beyond_slack(
+    run: StepRun,
+    level: EscalationLevel,
+    problems: list[str],
+    paged_before: list[EscalationLevel],
+) -> None:
+    """A level with nobody in Slack that still pages (e-mail to its addresses, PagerDuty): it
+    is a page like any other, its window runs before the next level."""
+    incident, policy = run.incident, run.policy
+    how = " and ".join(
+        (
+            [f"e-mail to {', '.join(level.email)}"]
+            if level.email and "email" in level.channels
+            else []
+        )
+        + (["PagerDuty"] if "pagerduty" in level.channels else [])
+    )
+    run.data["beyond"] = True
+    await _notice(run, eb.paged_beyond_slack_text(level, how))
+
+    async def paged(session: AsyncSession) -> None:
+        timeline.record(
+            session,
+            incident,
+            Kind.PAGED,
+            now=run.now,
+            text=f"Paged {level.key} {level.name} by {how}",
+            data={"level": level.key, "targets": [], "problems": problems, "beyond": True},
+        )
+        metrics.page_sent(level.key)
+        await paging.plan_for_page(session, run.ctx, incident, level, [], run.step.id, run.now)
+        following = plan.next_page_due(policy, incident.severity, level.key, run.now)
+        if following is not None:
+            paged = [p.key for p in paged_before] + [level.key]
+            await schedule_page(session, incident, following[0], following[1], run.now, paged)
+
+    run.after(paged)
+
+
 async def _skip_empty(
     run: StepRun,
     level: EscalationLevel,
@@ -178,7 +226,7 @@ async def _skip_empty(
         empty: list[tuple[EscalationLevel, list[str]]] = [(level, problems)]
         while next_level is not None:
             ahead, ahead_problems = await resolve_targets(run, next_level.notify)
-            if ahead:
+            if ahead or reaches_beyond_slack(next_level):
                 break
             empty.append((next_level, ahead_problems))
             next_level = plan.level_after(policy, incident.severity, next_level.key)

@@ -130,5 +130,7 @@ async def paged_levels(run: StepRun) -> list[EscalationLevel]:
             sent = await step_store.for_incident(
                 session, run.incident.id, [PAGE], [StepStatus.SENT]
             )
-        keys = [s.level for s in sent if s.level and s.data.get("targets")]
+        keys = [
+            s.level for s in sent if s.level and (s.data.get("targets") or s.data.get("beyond"))
+        ]
     return [level for level in run.policy.escalation.levels if level.key in keys]
