@@ -141,3 +141,16 @@ async def test_a_lost_answer_to_the_reporters_dm_is_not_sent_twice(
     # Slack holds the one DM the first try made (its answer lost); the retry found it there.
     [told] = fake_slack.messages[fake_slack.state.ims["UREPORTER"]]
     assert incident.public_id in told["text"]
+
+
+async def test_the_reporter_of_a_channel_less_incident_may_still_act_on_it_by_id(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    incident = await declare(slack, fake_slack, bot, severity="P3", title="Typo on pricing")
+    await settle(bot, clock)
+    answer = await command(slack, bot, f"ack {incident.public_id}", channel="CGENERAL")
+    assert "You acknowledged" in answer
+    stranger = await command(
+        slack, bot, f"ack {incident.public_id}", channel="CGENERAL", user="UOTHER"
+    )
+    assert "You acknowledged" not in stranger and (await reload(bot, incident)).acknowledged_by

@@ -19,6 +19,7 @@ from app.cli.common import (
     safe_url,
     settings,
 )
+from app.cli.simulate import hours_summary
 from app.cli.trackers import check_tickets
 from app.config.settings import Settings
 from app.config.slack_scopes import missing_scopes
@@ -37,6 +38,32 @@ def empty_level_warnings(policy: Policy) -> list[str]:
                 f"{key} pages nobody at {level_names(empty)}: list Slack user ids, "
                 "@usergroups or emails in their escalation.levels[].notify (POLICY_FILE)"
             )
+    return warnings
+
+
+def channel_warnings(settings: Settings, policy: Policy) -> list[str]:
+    """Levels paging by a channel whose settings are unset (that channel's pages are skipped,
+    with one note in the incident's timeline)."""
+    ready = {
+        "email": settings.email_configured,
+        "sms": settings.twilio_configured,
+        "voice": settings.twilio_configured and settings.public_url is not None,
+        "pagerduty": settings.pagerduty_configured,
+    }
+    needs = {
+        "email": "SMTP_HOST and SMTP_FROM",
+        "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
+        "voice": "the TWILIO_* settings and PUBLIC_URL",
+        "pagerduty": "PAGERDUTY_ROUTING_KEY",
+    }
+    warnings = []
+    for level in policy.escalation.levels:
+        for channel in level.channels:
+            if channel in ready and not ready[channel]:
+                warnings.append(
+                    f"{level.key} pages by {channel}, but {needs[channel]} are not set: those "
+                    "pages are skipped"
+                )
     return warnings
 
 
@@ -109,6 +136,10 @@ def run(_args: argparse.Namespace) -> int:
         "alert webhooks: "
         + (", ".join(enabled) if enabled else "disabled (ALERT_WEBHOOK_TOKEN unset)")
     )
+    print(hours_summary(policy))
+    print(f"on call: {', '.join(policy.oncall.schedules) or 'no schedules'}")
+    for warning in channel_warnings(loaded, policy):
+        print(f"warning: {warning}")
     tickets = check_tickets(loaded, policy.tickets)
     if not state.known or tickets == EXIT_CONFIG:
         return EXIT_CONFIG

@@ -107,6 +107,14 @@ async def _may_act(
         return True
     if not incident.setup_complete and incident.reporter_id == user:
         return True
+    # An incident without a channel (a severity with `channel: false`): its reporter and its
+    # lead act on it, as the channel's members would.
+    if (
+        channel is None
+        and incident.setup_complete
+        and user in (incident.reporter_id, incident.lead_id)
+    ):
+        return True
     if await was_paged(bot, incident, user):
         return True
     if channel is None:
