@@ -480,3 +480,42 @@ def test_a_bad_alert_rule_names_file_line_and_key(tmp_path, rule, line, message)
     with pytest.raises(PolicyError) as info:
         load_policy(path)
     assert f"policy.yml line {line}: {message}" in str(info.value)
+
+
+def test_backup_after_needs_a_schedule_and_must_come_before_the_window(tmp_path):
+    schedules = """\
+        oncall:
+          schedules:
+            primary:
+              layers: [{members: [U01AAA, U01BBB], start: 2026-11-30}]
+"""
+    no_schedule = write(
+        tmp_path,
+        schedules
+        + """\
+        escalation:
+          levels:
+            - {key: L1, name: On-call, window: 15m, notify: [U01AAA], backup_after: 5m}
+            - {key: L2, name: Lead, window: 30m}
+            - {key: L3, name: CTO, window: 1h}
+            - {key: L4, name: CEO, critical_only: true}
+        """,
+    )
+    with pytest.raises(PolicyError, match=r"levels\[0\]\.backup_after: .*names no schedule"):
+        load_policy(no_schedule)
+    too_late = write(
+        tmp_path,
+        schedules
+        + """\
+        escalation:
+          levels:
+            - {key: L1, name: On-call, window: 15m, notify: [schedule:primary], backup_after: 15m}
+            - {key: L2, name: Lead, window: 30m}
+            - {key: L3, name: CTO, window: 1h}
+            - {key: L4, name: CEO, critical_only: true}
+        """,
+    )
+    with pytest.raises(PolicyError, match=r"backup_after .* must be shorter than L1's window"):
+        load_policy(too_late)
+    fine = write(tmp_path, too_late.read_text().replace("backup_after: 15m", "backup_after: 5m"))
+    assert load_policy(fine).level("L1").backup_after == timedelta(minutes=5)

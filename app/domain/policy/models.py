@@ -163,6 +163,22 @@ class EscalationPolicy(Model):
                     f"levels must be keyed L1, L2, ... in order; expected {expected!r}, "
                     f"got {level.key!r}",
                 )
+            if level.backup_after is not None and not level.schedules:
+                raise PathError(
+                    ("levels", index, "backup_after"),
+                    f"backup_after on {level.key} pages its schedules' backups, but it names no "
+                    "schedule:<key> in notify",
+                )
+            if (
+                level.backup_after is not None
+                and level.window is not None
+                and level.backup_after >= level.window
+            ):
+                raise PathError(
+                    ("levels", index, "backup_after"),
+                    f"backup_after ({level.backup_after}) must be shorter than {level.key}'s "
+                    f"window ({level.window}): the next level is paged at the window",
+                )
             if level.window is None and index < len(self.levels) - 1:
                 raise PathError(
                     ("levels", index, "window"),
