@@ -43,7 +43,7 @@ from app.services import (
 )
 from app.services.directory import Directory
 from app.services.engine import Handler
-from app.services.escalation import backup, invites
+from app.services.escalation import backup, copies, invites
 from app.services.escalation import handlers as escalation_steps
 from app.services.incident_channels import IncidentChannels
 from app.store import wakeups
@@ -58,7 +58,7 @@ STEP_KINDS: dict[str, Handler] = {
     reminder_steps.REVIEW: reminder_steps.send_review_reminder,
     reminder_steps.ACTION_ITEM: reminder_steps.send_action_item_reminder,
     setup.SETUP: setup.run_setup,
-    escalation_steps.PAGE_COPY: escalation_steps.copy_page,
+    copies.PAGE_COPY: copies.copy_page,
     invites.INVITE: invites.send_invite,
     resolve_steps.POSTMORTEM: resolve_steps.upload_postmortem_step,
     tickets.TICKET: tickets.sync_tickets,

@@ -12,7 +12,7 @@ once, and one that died is taken over by the engine.
 L1's page does not wait for any of it: it is planned at declaration too, released by setup as
 soon as the channel and its summary are there (or channel creation failed), and sent by
 itself if setup is stuck; pages that went out by DM before the channel existed are copied
-into it once it does (`escalation.handlers.copy_page`).
+into it once it does (`escalation.copies.copy_page`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from app.domain.timeline import Kind
 from app.logs import incident_context
 from app.services import declared_from, engine, timeline
 from app.services.engine import StepRun
-from app.services.escalation.handlers import plan_page_copies
+from app.services.escalation.copies import plan_page_copies
 from app.services.escalation.start import plan_escalation, release_first_pages
 from app.services.setup import slack_steps as parts
 from app.services.setup.no_channel import opens_channel, set_up_without_channel
