@@ -181,7 +181,9 @@ async def test_a_451_is_retried_and_each_address_gets_the_page_once(
     smtp.fail_next("DATA", 451)  # the first message (Ada's): "try again later"
     await run_due_steps(bot)
     [step] = await steps(bot, incident, PAGE_EMAIL)
-    assert step.status == StepStatus.PENDING and (step.last_error or "").startswith("SmtpUnavailable: SMTP DATA for ada@example.com: 451")
+    error = step.last_error or ""
+    assert step.status == StepStatus.PENDING
+    assert error.startswith("SmtpUnavailable: SMTP DATA for ada@example.com: 451")
     # The connection stayed open after the 451: the on-call address got its page already.
     assert smtp.to(ADA) == [] and len(smtp.to(ONCALL)) == 1
     await retry(bot, clock)
