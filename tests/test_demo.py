@@ -57,9 +57,11 @@ async def demo_tick() -> None:
     await asyncio.sleep(0.02)
 
 
-async def until(what: str, ready: Callable[[], Any]) -> Any:
-    """What `ready` returns once it is truthy: the bot's scheduler works on its own."""
-    for _ in range(1000):
+async def until(what: str, ready: Callable[[], Any], seconds: float = 60.0) -> Any:
+    """What `ready` returns once it is truthy: the bot's scheduler works on its own (a loaded
+    CI machine may take a while; nothing here measures how long)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
         found = ready()
         if found:
             return found
