@@ -126,7 +126,9 @@ async def test_the_scheduler_takes_over_a_dead_workers_page_once_it_misses_its_b
         await real.engine.dispose()
 
 
-@pytest.mark.settings(lease_seconds=1, worker_heartbeat_seconds=0.1)
+# A 2 s lease (its handler's deadline a share of it, pushed back at every renewal): a 1 s one
+# left a loaded machine's half-second stall between two renewals enough to stop the handler.
+@pytest.mark.settings(lease_seconds=2, worker_heartbeat_seconds=0.1)
 async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
     fake_slack: FakeSlack, bot: BotContext
 ) -> None:
@@ -137,7 +139,7 @@ async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
     try:
         incident = await open_incident(first, fake_slack)
         page = await plan_page(first, incident, first.clock.now())
-        fake_slack.latency = 0.8
+        fake_slack.latency = 1.0  # a few calls: the page takes longer than the lease
         sending = asyncio.create_task(run_due_steps(first, worker="worker-slow"))
         await until(lambda: bool(fake_slack.calls))
         taken = 0
@@ -147,6 +149,8 @@ async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
         report = sending.result()
         fake_slack.latency = 0.0
         assert report.sent == 1 and taken == 0
+        # The premise: the page took longer than a lease (Slack's latency is a sleep, a floor).
+        assert report.seconds > bot.settings.lease_seconds
         assert len(dms(fake_slack, "UONCALL")) == 1
         done = await step(first, page)
         assert done.status == "sent" and done.claimed_by == "worker-slow"
