@@ -21,6 +21,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.lifecycle import Status
+from app.store import deployment_model, probe_model  # noqa: F401 - their tables on Base
 from app.store.base import Base
 from app.store.oncall_model import ContactMethod, Handoff, OnCallOverride
 from app.store.ticket_model import TicketRecord

@@ -1,0 +1,7 @@
+"""The deployments table (issue 17): filled in by the sources work."""
+
+from __future__ import annotations
+
+from app.store.base import Base
+
+__all__ = ["Base"]
