@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import metrics, pagerduty_webhooks, twilio_webhooks, webhooks
+from app import deploy_webhooks, metrics, pagerduty_webhooks, twilio_webhooks, webhooks
 from app.context import BotContext
 from app.scheduler import StepScheduler
 from app.services import health, lookup, setup
@@ -189,7 +189,7 @@ def create_web_app(bot: BotContext) -> Starlette:
         Route("/webhooks/tickets/{provider}", webhooks.ticket_endpoint(bot), methods=["POST"]),
         *(
             Route(path, endpoint, methods=["POST"])
-            for edge in (twilio_webhooks, pagerduty_webhooks)
+            for edge in (twilio_webhooks, pagerduty_webhooks, deploy_webhooks)
             for path, endpoint in edge.routes(bot)
         ),
     ]

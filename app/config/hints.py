@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.config.paging_settings import PAGING_HINTS
+from app.config.source_settings import SOURCE_HINTS
 from app.config.tracker_settings import TRACKER_HINTS
 
 # How to fix each setting, shown when it is missing or invalid.
@@ -33,6 +34,9 @@ HINTS: dict[str, str] = {
     "ALERT_WEBHOOK_TOKEN",
     "alert_webhook_token_generic": "a random string of 16+ characters, or unset it to use "
     "ALERT_WEBHOOK_TOKEN",
+    "alert_webhook_token_grafana": "a random string of 16+ characters (Grafana's webhook "
+    "contact point sends it as its Authorization credentials), or unset it to use "
+    "ALERT_WEBHOOK_TOKEN",
     "sentry_client_secret": "the Client Secret of your Sentry integration, or unset it",
     "alert_storm_limit": "a number of incidents per source per minute, e.g. 5 (0: no limit)",
     "runbooks_dir": "a readable directory of runbook YAML files",
@@ -47,4 +51,5 @@ HINTS: dict[str, str] = {
     "log_slack_bodies": "true or false",
     **TRACKER_HINTS,
     **PAGING_HINTS,
+    **SOURCE_HINTS,
 }

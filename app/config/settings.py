@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from app.config.hints import HINTS
 from app.config.paging_settings import PagingSettings
+from app.config.source_settings import SourceSettings
 from app.config.tracker_settings import TrackerSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
@@ -21,7 +22,16 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
 
 ALERT_TOKEN_MIN = 16
 # Sources with a token setting of their own, ALERT_WEBHOOK_TOKEN_<SOURCE>.
-ALERT_TOKEN_SOURCES = ("alertmanager", "sentry", "uptimerobot", "generic")
+ALERT_TOKEN_SOURCES = (
+    "alertmanager",
+    "sentry",
+    "uptimerobot",
+    "generic",
+    "grafana",
+)
+# Alert sources whose deliveries come through another, signed door: no /webhooks/alerts/<source>
+# (PagerDuty's own incidents arrive with its v3 webhooks at /webhooks/pagerduty).
+ALERT_SOURCES_ELSEWHERE = ("pagerduty", "probe")  # probe: the bot's own checks, no webhook
 
 
 class ConfigError(Exception):
@@ -41,7 +51,7 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-class Settings(TrackerSettings, PagingSettings):
+class Settings(TrackerSettings, PagingSettings, SourceSettings):
     """Every setting the bot reads; names are the environment variables, upper-cased. The
     trackers' are in `TrackerSettings`, the pages beyond Slack's in `PagingSettings`."""
 
@@ -82,6 +92,7 @@ class Settings(TrackerSettings, PagingSettings):
     alert_webhook_token_sentry: str | None = None
     alert_webhook_token_uptimerobot: str | None = None
     alert_webhook_token_generic: str | None = None
+    alert_webhook_token_grafana: str | None = None
     # The Client Secret of the Sentry integration: every Sentry delivery must then carry a valid
     # Sentry-Hook-Signature (hex HMAC-SHA256 of the body), or it gets 401. Sentry needs no token
     # when this is set and no token applies to it.
@@ -95,6 +106,7 @@ class Settings(TrackerSettings, PagingSettings):
         "alert_webhook_token_sentry",
         "alert_webhook_token_uptimerobot",
         "alert_webhook_token_generic",
+        "alert_webhook_token_grafana",
     )
     @classmethod
     def _source_token(cls, value: str | None) -> str | None:
@@ -124,7 +136,9 @@ class Settings(TrackerSettings, PagingSettings):
 
     def alert_source_enabled(self, source: str) -> bool:
         """Whether /webhooks/alerts/<source> exists: it has a token, or it is Sentry and its
-        signatures are checked."""
+        signatures are checked. Never for a source that arrives through another door."""
+        if source in ALERT_SOURCES_ELSEWHERE:
+            return False
         if self.alert_token(source) is not None:
             return True
         return source == "sentry" and self.sentry_client_secret is not None
@@ -339,7 +353,7 @@ class Settings(TrackerSettings, PagingSettings):
 
         values = [self.slack_bot_token, self.slack_signing_secret]
         values += [v for v in (self.slack_app_token,) if v] + self.alert_secrets
-        values += self.tracker_secrets() + self.paging_secrets()
+        values += self.tracker_secrets() + self.paging_secrets() + self.source_secrets()
         password = make_url(self.database_url).password
         if password:
             values.append(str(password))

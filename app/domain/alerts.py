@@ -19,6 +19,7 @@ Labels are what policy rules match on:
   body's shape when the header is missing.
 - uptimerobot: `alert_type` (down, up, ssl_expiry), `monitor`, `monitor_id`, `monitor_url`.
 - generic: its `labels` object, plus `severity` when given.
+- grafana: the alert's labels, as Alertmanager's (`app.domain.grafana_alerts`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from app.domain.alert_entries import (
     scalar,
     visible_title,
 )
+from app.domain.grafana_alerts import parse_grafana
 from app.domain.sentry_alerts import parse_sentry
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "parse",
     "parse_alertmanager",
     "parse_generic",
+    "parse_grafana",
     "parse_sentry",
     "parse_uptimerobot",
 ]
@@ -242,6 +245,7 @@ PARSERS: dict[str, Callable[[Any, Mapping[str, str]], list[Entry]]] = {
     "sentry": parse_sentry,
     "uptimerobot": parse_uptimerobot,
     "generic": parse_generic,
+    "grafana": parse_grafana,
 }
 
 

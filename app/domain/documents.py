@@ -49,6 +49,19 @@ class TicketLink:
 
 
 @dataclass(frozen=True)
+class DeploymentItem:
+    """A deployment started in the 2 hours before the incident (Vercel's or GitHub's)."""
+
+    when: datetime
+    project: str
+    environment: str = ""
+    ref: str = ""
+    sha: str = ""
+    state: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class IncidentRecord:
     """Everything the documents show, already read from the store."""
 
@@ -71,6 +84,7 @@ class IncidentRecord:
     timeline: tuple[TimelineItem, ...] = ()
     action_items: tuple[ActionItem, ...] = field(default_factory=tuple)
     tickets: tuple[TicketLink, ...] = ()
+    deployments: tuple[DeploymentItem, ...] = ()
     # Who the record names, by Slack id (filled by `named`): the export keeps the ids.
     people: Mapping[str, str] = field(default_factory=dict)
 
@@ -209,6 +223,27 @@ def _action_lines(record: IncidentRecord) -> list[str]:
     return lines
 
 
+def _link_text(text: str) -> str:
+    return markdown_text(" ".join(text.split())).replace("*", "\\*").replace("_", "\\_")
+
+
+def _deployment_lines(record: IncidentRecord, tz: ZoneInfo) -> list[str]:
+    """The "Recent deployments" section: only when there were some (a change shortly before
+    an incident is the first suspect; no section rather than an empty one otherwise)."""
+    if not record.deployments:
+        return []
+    lines = ["## Recent deployments"]
+    for item in sorted(record.deployments, key=lambda d: d.when):
+        name = _link_text(item.project) or "deployment"
+        url = _safe_url(item.url)
+        shown = f"[{name}]({url})" if url else name
+        details = [_md(part) for part in (item.environment, item.ref, item.sha[:7]) if part]
+        state = f" - {_md(item.state)}" if item.state else ""
+        extra = f" ({', '.join(details)})" if details else ""
+        lines.append(f"- {_stamp(item.when, tz)} - {shown}{extra}{state}")
+    return [*lines, ""]
+
+
 def render_incident_log(record: IncidentRecord, tz: ZoneInfo) -> str:
     """The plan's "Incident Log Template", filled in."""
     lines = [
@@ -280,6 +315,7 @@ def render_postmortem(record: IncidentRecord, tz: ZoneInfo) -> str:
         "## Timeline",
         *_timeline_lines(record, tz),
         "",
+        *_deployment_lines(record, tz),
         "## Root Cause",
         _or_prompt(record.root_cause, "[Detailed technical explanation]"),
         "",

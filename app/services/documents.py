@@ -21,6 +21,7 @@ from app.domain.documents import (
     ActionItem as ActionItemDoc,
 )
 from app.domain.documents import (
+    DeploymentItem,
     IncidentRecord,
     TicketLink,
     TimelineItem,
@@ -32,6 +33,7 @@ from app.domain.documents import (
 from app.domain.text import readable
 from app.domain.timeline import Kind
 from app.services import people, tickets
+from app.services.deployments import before_incident
 from app.services.slack_errors import slack_error
 from app.store import action_items
 from app.store import incidents as store
@@ -81,6 +83,7 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
     ).scalars()
     items = await action_items.for_incident(session, incident.id)
     tickets_made = await ticket_store.for_incident(session, incident.id)
+    deployed = await before_incident(session, incident)
     return IncidentRecord(
         public_id=incident.public_id,
         title=incident.title,
@@ -106,6 +109,12 @@ async def incident_record(session: AsyncSession, incident: Incident) -> Incident
             for item in items
         ),
         tickets=_ticket_links(tickets_made, items),
+        deployments=tuple(
+            DeploymentItem(
+                d.created_at, d.project, d.environment, d.ref, d.sha, d.state, d.url or ""
+            )
+            for d in deployed
+        ),
     )
 
 

@@ -32,7 +32,15 @@ EMOJI = re.compile(r"[a-z0-9_+'-]+")
 TYPE_KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 # Where alerts may come from (POST /webhooks/alerts/{source}); "*" in a rule means any of them.
-ALERT_SOURCES = ("alertmanager", "sentry", "uptimerobot", "generic")
+ALERT_SOURCES = (
+    "alertmanager",
+    "sentry",
+    "uptimerobot",
+    "generic",
+    "grafana",
+    "pagerduty",
+    "probe",  # the bot's own probes (app.services.probes): a rule source, not a webhook
+)
 
 
 def _to_duration(value: Any) -> timedelta:

@@ -242,12 +242,14 @@ async def run_setup(run: StepRun) -> None:
 async def _summary_and_pages(
     ctx: BotContext, incident: Incident, channel: str, look: bool, outcome: _Outcome
 ) -> None:
-    """The summary first, then (below it) the pages, the pin and the runbook."""
+    """The summary first, then (below it) the pages, the pin, the runbook and the recent
+    deployments."""
     await outcome.attempt("post_summary", parts.post_summary(ctx, incident, channel, look=look))
     await asyncio.gather(
         outcome.attempt("start_escalation", _pages(ctx, incident)),
         outcome.attempt("pin_summary", parts.pin_summary(ctx, incident, channel)),
         outcome.attempt("post_runbook", parts.post_runbook(ctx, incident, look=look)),
+        outcome.attempt("post_deployments", parts.post_deployments(ctx, incident, look=look)),
     )
 
 

@@ -1,5 +1,5 @@
 """The parts of an incident's Slack setup, each idempotent: channel, topic, members, summary,
-pin, runbook, announcement.
+pin, runbook, recent deployments, announcement.
 
 Each part saves what it made the moment Slack answers and is skipped when that is saved, so
 setup can run again after any failure without doing a part twice. A part whose call may have
@@ -18,12 +18,14 @@ from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
 from app.domain.naming import channel_name
-from app.services import runbooks
+from app.services import deployments, runbooks
 from app.services.slack_errors import is_transient, slack_error
 from app.services.slack_messages import find_tagged, metadata
+from app.store import deployments as deployment_store
 from app.store import incidents as store
 from app.store import tickets
 from app.store.models import Incident
+from app.ui.deployments import recent_deployments
 from app.ui.runbooks import runbook_checklist
 from app.ui.summary import announcement, channel_topic, summary_message
 
@@ -34,6 +36,7 @@ INVITE_BATCH = 100
 SUMMARY_EVENT = "incident_summary"
 ANNOUNCEMENT_EVENT = "incident_announcement"
 RUNBOOK_EVENT = "incident_runbook"
+DEPLOYMENTS_EVENT = "incident_deployments"
 # After an ambiguous failure, conversations.create is tried again this many times in the same
 # attempt (looking for the channel before each); then the step's backoff takes over.
 CREATE_TRIES = 2
@@ -259,6 +262,31 @@ async def post_runbook(ctx: BotContext, incident: Incident, *, look: bool = Fals
         ctx, channel, runbook_tag, look=look, text=message.text, blocks=message.blocks
     )
     await runbooks.record_posted(ctx, incident, runbook, str(posted["ts"]))
+
+
+async def post_deployments(ctx: BotContext, incident: Incident, *, look: bool = False) -> None:
+    """ "Deployed in the last 2 hours", when something was: tagged like the runbook, so a lost
+    answer (or, with `look`, an earlier try) finds the posted one; saved when Slack answers."""
+    channel = incident.channel_id
+    if not channel:
+        return
+    async with ctx.sessions() as session:
+        if await deployment_store.post_for(session, incident.id) is not None:
+            return
+        recent = await deployments.before_incident(session, incident)
+    if not recent:
+        return
+    message = recent_deployments(recent, ctx.settings.tz)
+    posted = await post_tagged(
+        ctx,
+        channel,
+        tag(DEPLOYMENTS_EVENT, incident),
+        look=look,
+        text=message.text,
+        blocks=message.blocks,
+    )
+    async with ctx.sessions.begin() as session:
+        await deployment_store.save_post(session, incident.id, channel, str(posted["ts"]))
 
 
 async def announce(ctx: BotContext, incident: Incident, *, look: bool) -> None:
