@@ -11,7 +11,11 @@ Then:
   in PagerDuty;
 - `incident.resolved`: the incident is resolved ("Resolved in PagerDuty by …"), the fields a
   person must answer in the incident log left for the resolver to fill in;
-- anything else (triggered, reassigned, unacknowledged...) is answered 200 and changes nothing.
+- `incident.triggered` of a PagerDuty incident that is not the bot's (no incident of the bot
+  has its `incident_key`: PagerDuty's own alerts, e.g. "Redis down") becomes an alert of source
+  "pagerduty" through `services.alerts.receive`, as a webhook alert would; the policy's rules
+  decide (`app.domain.pagerduty_alerts`); its `incident.resolved` resolves that alert;
+- anything else (reassigned, unacknowledged...) is answered 200 and changes nothing.
 
 The bot's incident is found by the PagerDuty incident's `incident_key`, which for an incident
 the bot triggered is the event's `dedup_key`: the incident's public id. (v3 incident data
@@ -40,9 +44,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from app.context import BotContext
+from app.domain.alert_entries import PayloadError
 from app.domain.naming import parse_incident_id
+from app.domain.pagerduty_alerts import pagerduty_alert
 from app.domain.timeline import Kind
-from app.services import lifecycle, timeline
+from app.services import alerts, lifecycle, timeline
 from app.services.escalation.acknowledge import acknowledge, announce_acknowledgement
 from app.services.paging.pagerduty import told_by_pagerduty
 from app.services.slack_errors import slack_error
@@ -54,6 +60,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "x-pagerduty-signature"
 ACKNOWLEDGED = "incident.acknowledged"
 RESOLVED = "incident.resolved"
+TRIGGERED = "incident.triggered"
 NAME_MAX = 80
 
 
@@ -138,9 +145,13 @@ async def receive_webhook(
     except ValueError as exc:
         log.warning("refused a PagerDuty webhook: %s", exc)
         return WebhookAnswer(400, str(exc))
-    if event.event_type not in (ACKNOWLEDGED, RESOLVED):
+    if event.event_type not in (ACKNOWLEDGED, RESOLVED, TRIGGERED):
         return WebhookAnswer(200, f"{event.event_type}: nothing to do")
     incident = await _incident_for(ctx, event.incident_key)
+    if incident is None and event.event_type != ACKNOWLEDGED:
+        return await _as_alert(ctx, event, body)
+    if incident is not None and event.event_type == TRIGGERED:
+        return WebhookAnswer(200, f"{incident.public_id} triggered by the bot: nothing to do")
     if incident is None:
         log.info(
             "PagerDuty %s of %s (key %r) is no incident of this bot",
@@ -152,6 +163,24 @@ async def receive_webhook(
     if event.event_type == ACKNOWLEDGED:
         return await _acknowledged(ctx, incident, event)
     return await _resolved(ctx, incident, event)
+
+
+async def _as_alert(ctx: BotContext, event: PagerDutyEvent, body: bytes) -> WebhookAnswer:
+    """PagerDuty's own incident, triggered or resolved there: an alert like any other."""
+    data = _object(_object(json.loads(body)).get("event")).get("data")
+    try:
+        alert = pagerduty_alert(data, firing=event.event_type == TRIGGERED)
+    except PayloadError as exc:
+        return WebhookAnswer(400, str(exc))
+    try:
+        intake = await alerts.receive(ctx, [alert])
+    except alerts.IntakeUnavailable as exc:
+        log.warning("PagerDuty alert not taken: %s", exc)
+        return WebhookAnswer(503, "unavailable, retry later")
+    if intake.unavailable is not None:
+        return WebhookAnswer(503, intake.unavailable)
+    [outcome] = intake.outcomes
+    return WebhookAnswer(200, f"alert {alert.fingerprint}: {outcome.action}")
 
 
 async def _incident_for(ctx: BotContext, incident_key: str) -> Incident | None:
