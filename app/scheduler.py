@@ -14,6 +14,11 @@ step is atomic (see `app.store.steps.claim_due`).
 A second job announces on-call hand-offs (`app.services.handoffs`) every HANDOFFS_EVERY, the
 first at start: its own job, so a slow DM never holds back a page, and replicas announce each
 hand-off once because each is claimed in the database before the DM.
+
+Two more jobs, for the same reason outside the tick: a probe pass every PROBES_EVERY
+(`app.services.probes`: each due probe claimed in the database, so replicas run it once per
+interval, and a slow target never delays a page) and a daily-report pass every
+DAILY_REPORT_EVERY (`app.services.daily_report`: each day's report claimed before posting).
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
-from app.services import handoffs, setup, workers
+from app.services import daily_report, handoffs, probes, setup, workers
 from app.services.engine import TickReport, new_worker_id, next_due, run_due_steps
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,10 @@ JOB_ID = "run_due_steps"
 HANDOFF_JOB_ID = "announce_handoffs"
 # How often the hand-offs of the last minutes are looked at (each is announced once).
 HANDOFFS_EVERY = 60.0
+PROBE_JOB_ID = "run_probes"
+PROBES_EVERY = 1.0  # each probe runs at its own interval; this is how often due ones are looked for
+DAILY_REPORT_JOB_ID = "daily_report"
+DAILY_REPORT_EVERY = 60.0
 STOP_TIMEOUT = 30.0
 # Interrupted incident setups (a replica killed mid-declare) are looked for this often.
 RESUME_SETUPS_EVERY = 60.0
@@ -56,6 +66,7 @@ class StepScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
         self._handoffs: asyncio.Task[None] | None = None
+        self._passes: dict[str, asyncio.Task[None]] = {}
         self._again = False
         self._woken = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
@@ -97,6 +108,20 @@ class StepScheduler:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
+        for job_id, every, job in (
+            (PROBE_JOB_ID, PROBES_EVERY, self._run_probes),
+            (DAILY_REPORT_JOB_ID, DAILY_REPORT_EVERY, self._daily_report),
+        ):
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=every,
+                id=job_id,
+                max_instances=2,  # a pass still running makes the next one return at once
+                coalesce=True,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
         scheduler.start()
         self._scheduler = scheduler
         self.bot.wakeup.subscribe(self.wake_at)
@@ -187,6 +212,31 @@ class StepScheduler:
         finally:
             self._handoffs = None
 
+    async def _run_probes(self) -> None:
+        await self._pass(
+            PROBE_JOB_ID, lambda: probes.run_probes(self.bot, self.bot.clock.now(), self.worker)
+        )
+
+    async def _daily_report(self) -> None:
+        await self._pass(
+            DAILY_REPORT_JOB_ID,
+            lambda: daily_report.post_daily_report(self.bot, self.bot.clock.now(), self.worker),
+        )
+
+    async def _pass(self, job_id: str, run: Callable[[], Awaitable[object]]) -> None:
+        """One pass of a side job (never two of one job at once in a process)."""
+        if job_id in self._passes or self._scheduler is None:
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._passes[job_id] = task
+        try:
+            await run()
+        except Exception:  # noqa: BLE001 - one bad pass must not stop the next ones
+            log.exception("%s pass failed", job_id)
+        finally:
+            del self._passes[job_id]
+
     async def stop(self) -> None:
         """Stop ticking, let a tick in progress finish (a page half-sent is worse), then stop."""
         scheduler, self._scheduler = self._scheduler, None
@@ -195,8 +245,10 @@ class StepScheduler:
         self.bot.wakeup.unsubscribe(self.wake_at)
         scheduler.remove_job(JOB_ID)
         scheduler.remove_job(HANDOFF_JOB_ID)
+        scheduler.remove_job(PROBE_JOB_ID)
+        scheduler.remove_job(DAILY_REPORT_JOB_ID)
         # A hand-off claimed but not yet sent would stay unannounced: let the pass finish too.
-        for current in (self._current, self._handoffs):
+        for current in (self._current, self._handoffs, *self._passes.values()):
             if current is not None and not current.done():
                 try:
                     async with asyncio.timeout(STOP_TIMEOUT):

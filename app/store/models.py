@@ -24,13 +24,17 @@ from app.domain.lifecycle import Status
 from app.store import deployment_model, probe_model  # noqa: F401 - their tables on Base
 from app.store.base import Base
 from app.store.oncall_model import ContactMethod, Handoff, OnCallOverride
+from app.store.probe_model import DailyReportRecord, ProbeResult, ProbeState
 from app.store.ticket_model import TicketRecord
 
 __all__ = [  # and the tables below
     "Base",
     "ContactMethod",
+    "DailyReportRecord",
     "Handoff",
     "OnCallOverride",
+    "ProbeResult",
+    "ProbeState",
     "TicketRecord",
 ]
 

@@ -26,6 +26,7 @@ from app.domain.policy.models import (
     Severity,
 )
 from app.domain.policy.oncall import OnCallPolicy, WorkingHours
+from app.domain.policy.probes import DailyReportPolicy, Probe, rule_for_probe
 from app.domain.policy.tickets import TicketPolicy, check_severity_keys
 
 __all__ = ["Policy"]
@@ -45,6 +46,8 @@ class Policy(Model):
     tickets: TicketPolicy = TicketPolicy()
     oncall: OnCallPolicy = OnCallPolicy()
     working_hours: WorkingHours | None = None
+    probes: tuple[Probe, ...] = ()
+    daily_report: DailyReportPolicy | None = None
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -102,6 +105,7 @@ class Policy(Model):
         self._check_impacts()
         self._check_alert_rules()
         self._check_schedules()
+        self._check_probes()
         unknown = check_severity_keys(self.tickets, self.severities)
         if unknown is not None:
             raise PathError(
@@ -168,6 +172,25 @@ class Policy(Model):
                     ("alerts", "rules", index, "severity"),
                     f"unknown severity {rule.severity!r} (known: {', '.join(self.severity_keys)})",
                 )
+
+    def _check_probes(self) -> None:
+        """Each probe's severity exists and names are unique; then each probe's own rule goes
+        before the written ones (once: a snapshot read again already has them)."""
+        names: set[str] = set()
+        for index, probe in enumerate(self.probes):
+            if probe.name in names:
+                raise PathError(("probes", index, "name"), f"duplicate probe {probe.name!r}")
+            names.add(probe.name)
+            if probe.severity not in self.severities:
+                raise PathError(
+                    ("probes", index, "severity"),
+                    f"unknown severity {probe.severity!r} (known: {', '.join(self.severity_keys)})",
+                )
+        derived = tuple(rule_for_probe(probe) for probe in self.probes)
+        written = tuple(rule for rule in self.alerts.rules if rule not in derived)
+        if derived:
+            alerts = self.alerts.model_copy(update={"rules": derived + written})
+            object.__setattr__(self, "alerts", alerts)  # frozen: set once, while validating
 
     # --- lookups -------------------------------------------------------------
 
