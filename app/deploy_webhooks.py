@@ -1,7 +1,7 @@
 """POST /webhooks/deployments/vercel and /webhooks/deployments/github: deployments told by
-Vercel and GitHub, handed to `services.deployments`, which verifies the signature and stores
-them (404 while that source's secret is unset, 401 for a bad signature, 503 when the database
-is unavailable: both senders redeliver a failed delivery).
+Vercel and GitHub, handed to `services.deployment_news`, which verifies the signature and
+stores them (404 while that source's secret is unset, 401 for a bad signature, 503 when the
+database is unavailable: both senders redeliver a failed delivery).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.context import BotContext
-from app.services.deployments import SOURCES, receive_webhook
+from app.services.deployment_news import receive_webhook
+from app.services.deployments import SOURCES
 
 log = logging.getLogger(__name__)
 

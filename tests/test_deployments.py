@@ -289,3 +289,31 @@ async def test_without_deployments_nothing_is_posted_and_the_post_mortem_has_no_
     async with bot.sessions() as session:
         record = await incident_record(session, incident)
     assert "Recent deployments" not in render_postmortem(record, bot.settings.tz)
+
+
+# ------------------------------------------------------------------------------ failures
+
+
+async def test_a_failed_production_deployment_on_vercel_is_a_p2_alert_once(
+    server: str, bot: BotContext, clock: ManualClock
+) -> None:
+    failed = vercel_body("deployment.error", clock.now())
+    assert await send_vercel(server, failed) == 200
+    assert await send_vercel(server, failed) == 200  # redelivered: the same alert
+    await bot.tasks.drain()
+    [incident] = await incidents(bot)
+    assert incident.title == "Vercel deployment of checkout failed (production)"
+    assert incident.severity == "P2"
+    [row] = await stored(bot)
+    assert row.state == "error"
+
+
+async def test_a_failed_preview_deployment_is_stored_and_declares_nothing(
+    server: str, bot: BotContext, clock: ManualClock
+) -> None:
+    failed = vercel_body("deployment.error", clock.now())
+    failed["payload"]["target"] = None
+    assert await send_vercel(server, failed) == 200
+    await bot.tasks.drain()
+    assert await incidents(bot) == []
+    assert [row.environment for row in await stored(bot)] == ["preview"]

@@ -30,8 +30,10 @@ ALERT_TOKEN_SOURCES = (
     "grafana",
 )
 # Alert sources whose deliveries come through another, signed door: no /webhooks/alerts/<source>
-# (PagerDuty's own incidents arrive with its v3 webhooks at /webhooks/pagerduty).
-ALERT_SOURCES_ELSEWHERE = ("pagerduty", "probe")  # probe: the bot's own checks, no webhook
+# (PagerDuty's own incidents arrive with its v3 webhooks at /webhooks/pagerduty, Vercel's
+# failed deployments at /webhooks/deployments/vercel).
+# probe: the bot's own checks, no webhook.
+ALERT_SOURCES_ELSEWHERE = ("pagerduty", "vercel", "probe")
 
 
 class ConfigError(Exception):

@@ -11,6 +11,10 @@
   named by `X-GitHub-Event`, signed with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`.
 
 Words from the senders (project names, refs) are kept as given; the Slack side escapes them.
+
+A failed Vercel deployment (`deployment.error`: the plan's "build failures, deployment
+failures") is also an alert of source "vercel" (`vercel_alert`), one per deployment, with the
+labels `type`, `project`, `environment` (Vercel's target: production, preview...), `ref`.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.domain.alert_entries import TITLE_MAX, Alert, clip
+
 __all__ = [
     "DeploymentError",
     "DeploymentEvent",
     "github_signed",
     "parse_github",
     "parse_vercel",
+    "vercel_alert",
     "vercel_signed",
 ]
 
@@ -164,4 +171,26 @@ def parse_github(event_name: str, body: Any) -> DeploymentEvent | None:
         url=url or _link(_text(repository.get("html_url"), 1000)),
         state=state,
         created_at=_time(deployment.get("created_at"), "deployment.created_at"),
+    )
+
+
+def vercel_alert(event: DeploymentEvent) -> Alert | None:
+    """The alert of a failed Vercel deployment; None for any other event."""
+    if event.source != "vercel" or event.state != "error":
+        return None
+    title = f"Vercel deployment of {event.project} failed ({event.environment})"
+    labels = {
+        "type": "deployment.error",
+        "project": event.project,
+        "environment": event.environment,
+        "ref": event.ref,
+    }
+    return Alert(
+        source="vercel",
+        fingerprint=f"deployment:{event.external_id}",
+        firing=True,
+        title=clip(" ".join(title.split()), TITLE_MAX),
+        description=f"Commit {event.sha[:12]} on {event.ref}." if event.sha else "",
+        labels={key: value for key, value in labels.items() if value},
+        url=event.url,
     )

@@ -39,6 +39,7 @@ ALERT_SOURCES = (
     "generic",
     "grafana",
     "pagerduty",
+    "vercel",
     "probe",  # the bot's own probes (app.services.probes): a rule source, not a webhook
 )
 
