@@ -168,3 +168,28 @@ async def test_no_daily_report_without_the_section(bot: BotContext, clock: Manua
     clock.set(NINE_PARIS)
     assert bot.policy.daily_report is None
     assert await post_daily_report(bot, clock.now(), "w1") is False
+
+
+async def test_a_claim_left_by_a_dead_process_is_taken_over_without_posting_twice(
+    bot: BotContext, fake_slack: FakeSlack, clock: ManualClock, target: Target, tmp_path: Path
+) -> None:
+    channel = fake_slack.add_channel("ops-daily")
+    bot.policy = report_policy(tmp_path, channel, [api(target.url)])
+    clock.set(NINE_PARIS)
+    assert await post_daily_report(bot, clock.now(), "w1") is True
+    [report] = posted(fake_slack, channel)
+    # As if the process had died after Slack took the message, before saving its answer.
+    async with bot.sessions.begin() as session:
+        record = await session.get(DailyReportRecord, date(2026, 12, 2))
+        assert record is not None
+        record.posted_at, record.ts = None, None
+
+    clock.advance(timedelta(minutes=5))
+    assert await post_daily_report(bot, clock.now(), "w2") is False  # the claim is recent
+    clock.advance(timedelta(minutes=6))
+    assert await post_daily_report(bot, clock.now(), "w2") is True  # taken over: found it
+    assert posted(fake_slack, channel) == [report]
+    async with bot.sessions() as session:
+        record = await session.get(DailyReportRecord, date(2026, 12, 2))
+    assert record is not None
+    assert (record.claimed_by, record.ts) == ("w2", report["ts"])

@@ -7,7 +7,9 @@ A pass runs every minute (`app.scheduler`); the first at or after `at` on a loca
 that day (`daily_reports` row inserted in its own committed transaction, so replicas post one),
 posts, and marks it posted; a Slack failure releases the claim so the next pass tries again. A
 bot started after `at` posts that day's report late rather than skipping it. A process killed
-between the claim and Slack's answer loses that day's report (never doubles it).
+between the claim and Slack's answer leaves a claim that a pass takes over after
+`STALE_REPORT_CLAIM`; the message carries metadata, and a pass taking over looks in the
+channel first, so an answer Slack lost does not post the report twice.
 
 Time is injected: the pass takes `now`.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import BotContext
 from app.domain import reminders
 from app.domain.probes import days_left, percentile
+from app.services.slack_messages import find_tagged, metadata
 from app.store import incidents as incident_store
 from app.store import probes as store
 from app.store.models import ActionItem, Incident, ProbeResult, ProbeState
@@ -32,9 +36,10 @@ from app.ui.daily_report import FailureLine, IncidentLine, ItemLine, ProbeLine, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WINDOW", "post_daily_report"]
+__all__ = ["REPORT_EVENT", "WINDOW", "post_daily_report"]
 
 WINDOW = timedelta(hours=24)
+REPORT_EVENT = "incident_daily_report"  # the message's metadata, to find it after a lost answer
 
 
 async def post_daily_report(ctx: BotContext, now: datetime, worker: str) -> bool:
@@ -47,14 +52,23 @@ async def post_daily_report(ctx: BotContext, now: datetime, worker: str) -> bool
         return False
     day = date.fromisoformat(due)
     async with ctx.sessions.begin() as session:
-        if not await store.claim_report(session, day, worker, now):
-            return False
+        claim = await store.claim_report(session, day, worker, now)
+    if claim is None:
+        return False
+    tag = metadata(REPORT_EVENT, {"day": due})
     try:
-        async with ctx.sessions() as session:
-            message = await _message(ctx, session, day, now)
-        answer = await ctx.slack.chat_postMessage(
-            channel=config.channel, text=message.text, blocks=to_dicts(message.blocks)
-        )
+        found = await find_tagged(ctx.slack, config.channel, tag) if claim == "stale" else None
+        if found is not None:
+            answer: Any = found
+        else:
+            async with ctx.sessions() as session:
+                message = await _message(ctx, session, day, now)
+            answer = await ctx.slack.chat_postMessage(
+                channel=config.channel,
+                text=message.text,
+                blocks=to_dicts(message.blocks),
+                metadata=tag,
+            )
     except Exception:  # noqa: BLE001 - released: the next pass tries again
         log.exception("daily report %s: not posted; the next pass tries again", day)
         async with ctx.sessions.begin() as session:

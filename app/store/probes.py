@@ -22,6 +22,7 @@ from app.store.models import DailyReportRecord, ProbeResult, ProbeState
 
 __all__ = [
     "KEEP_RESULTS",
+    "STALE_REPORT_CLAIM",
     "claim_due",
     "claim_report",
     "ensure_states",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 KEEP_RESULTS = timedelta(days=8)
+# A report claimed this long ago and not marked posted was claimed by a process that died
+# mid-post: another pass takes it over (and looks in the channel first).
+STALE_REPORT_CLAIM = timedelta(minutes=10)
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -130,11 +134,24 @@ async def failures_since(session: AsyncSession, since: datetime) -> list[ProbeRe
     return list((await session.execute(stmt)).scalars())
 
 
-async def claim_report(session: AsyncSession, day: date, worker: str, now: datetime) -> bool:
-    """Claim the report of `day`; False if another pass (or replica) has (or had) it."""
+async def claim_report(session: AsyncSession, day: date, worker: str, now: datetime) -> str | None:
+    """Claim the report of `day`: "new", "stale" (taken over from a claim that never
+    finished: the message may be in the channel already), or None (another pass has it or
+    posted it)."""
     stmt = _insert(session)(DailyReportRecord).values(day=day, claimed_by=worker, claimed_at=now)
     result = await session.execute(stmt.on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if result.rowcount:  # type: ignore[attr-defined]
+        return "new"
+    stale = await session.execute(
+        update(DailyReportRecord)
+        .where(
+            DailyReportRecord.day == day,
+            DailyReportRecord.posted_at.is_(None),
+            DailyReportRecord.claimed_at < now - STALE_REPORT_CLAIM,
+        )
+        .values(claimed_by=worker, claimed_at=now)
+    )
+    return "stale" if stale.rowcount else None  # type: ignore[attr-defined]
 
 
 async def release_report(session: AsyncSession, day: date) -> None:
