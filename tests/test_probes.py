@@ -429,3 +429,17 @@ async def test_the_scheduler_runs_the_probes_at_start_outside_the_step_tick(
     # The ManualClock does not move: the probe is not due again, however often the job ran.
     assert target.hits == 1
     assert (await state(bot, "api")).next_run_at == clock.now() + timedelta(minutes=1)
+
+
+async def test_results_are_kept_eight_days(
+    bot: BotContext, clock: ManualClock, target: Target, tmp_path: Path
+) -> None:
+    bot.policy = probes_policy(tmp_path, [api(target.url)])
+    async with bot.sessions.begin() as session:
+        for days in (9, 7):
+            at = clock.now() - timedelta(days=days)
+            session.add(ProbeResult(name="api", checked_at=at, ok=False, detail=f"{days}d"))
+    await passes(bot, clock, 1)
+    async with bot.sessions() as session:
+        kept = (await session.execute(select(ProbeResult.detail).order_by(ProbeResult.id))).all()
+    assert [row[0] for row in kept] == ["7d", "ok"]

@@ -45,11 +45,16 @@ async def run_probes(
     probes = ctx.policy.probes
     if not probes:
         return 0
+    # One read per pass when nothing is due (the pass runs every second on every replica).
     async with ctx.sessions.begin() as session:
-        await store.ensure_states(session, [probe.name for probe in probes], now)
-        await store.prune(session, now)
+        known = await store.states(session)
+        missing = [probe.name for probe in probes if probe.name not in known]
+        if missing:
+            await store.ensure_states(session, missing, now)
     claimed: list[Probe] = []
     for probe in probes:
+        if probe.name in known and not store.looks_due(known[probe.name], now):
+            continue
         async with ctx.sessions.begin() as session:
             if await store.claim_due(session, probe.name, worker, now, LEASE):
                 claimed.append(probe)

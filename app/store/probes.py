@@ -28,7 +28,7 @@ __all__ = [
     "ensure_states",
     "failures_since",
     "last_report_posted",
-    "prune",
+    "looks_due",
     "record",
     "release_report",
     "report_posted",
@@ -54,6 +54,12 @@ async def ensure_states(session: AsyncSession, names: Iterable[str], now: dateti
     for name in names:
         stmt = insert(ProbeState).values(name=name, next_run_at=now, failures=0, alerting=False)
         await session.execute(stmt.on_conflict_do_nothing())
+
+
+def looks_due(state: ProbeState, now: datetime) -> bool:
+    """What `claim_due` will check, read without a claim (to skip probes not due)."""
+    lapsed = state.claimed_until is None or state.claimed_until < now
+    return state.next_run_at <= now and lapsed
 
 
 async def claim_due(
@@ -89,6 +95,12 @@ async def record(
     state.next_run_at = next_run_at
     state.claimed_by = None
     state.claimed_until = None
+    # Results older than KEEP_RESULTS go as new ones come (by the (name, checked_at) index).
+    await session.execute(
+        delete(ProbeResult).where(
+            ProbeResult.name == name, ProbeResult.checked_at < now - KEEP_RESULTS
+        )
+    )
     session.add(
         ProbeResult(
             name=name,
@@ -105,10 +117,6 @@ async def set_alerting(session: AsyncSession, name: str, alerting: bool) -> None
     await session.execute(
         update(ProbeState).where(ProbeState.name == name).values(alerting=alerting)
     )
-
-
-async def prune(session: AsyncSession, now: datetime) -> None:
-    await session.execute(delete(ProbeResult).where(ProbeResult.checked_at < now - KEEP_RESULTS))
 
 
 async def states(session: AsyncSession) -> dict[str, ProbeState]:
