@@ -21,7 +21,7 @@ from app.sandbox.fakeslack import FakeSlack
 from app.services.documents import incident_record
 from app.services.setup import slack_steps
 from app.store.deployment_model import Deployment
-from tests.test_alerts import TOKEN, channel_texts, incidents
+from tests.test_alerts import TOKEN, channel_texts, incidents, uptimerobot
 
 VERCEL_SECRET = "vercel-secret-0123456789"
 GITHUB_SECRET = "github-secret-0123456789"
@@ -317,3 +317,24 @@ async def test_a_failed_preview_deployment_is_stored_and_declares_nothing(
     await bot.tasks.drain()
     assert await incidents(bot) == []
     assert [row.environment for row in await stored(bot)] == ["preview"]
+
+
+async def test_the_runbook_checklist_lists_the_recent_deployments_under_its_steps(
+    server: str, bot: BotContext, fake_slack: FakeSlack, clock: ManualClock
+) -> None:
+    await send_vercel(server, vercel_body("deployment.succeeded", clock.now()))
+    async with httpx.AsyncClient() as http:
+        await http.post(
+            f"{server}/webhooks/alerts/uptimerobot",
+            json=uptimerobot("1"),
+            headers={"authorization": f"Bearer {TOKEN}"},
+        )
+    await bot.tasks.drain()
+    [incident] = await incidents(bot)
+    assert incident.runbook_ts is not None
+    [checklist] = [
+        m for m in fake_slack.messages[incident.channel_id or ""] if m["ts"] == incident.runbook_ts
+    ]
+    sections = [b["text"]["text"] for b in checklist["blocks"] if b["type"] == "section"]
+    assert sections[-1].startswith("*Recent deployments*\n")
+    assert "|checkout>" in sections[-1]

@@ -3,6 +3,10 @@ for `/incident runbook` outside one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -15,6 +19,10 @@ from slack_sdk.models.blocks import (
 
 from app.domain.runbooks import Runbook, Runbooks, Step
 from app.ui.common import HEADER_MAX, Message, clip, escape
+from app.ui.deployments import deployment_line
+
+if TYPE_CHECKING:
+    from app.store.deployment_model import Deployment
 
 __all__ = [
     "RUNBOOK_ACTION",
@@ -36,10 +44,17 @@ def _step_text(step: Step) -> str:
     return text
 
 
-def runbook_checklist(runbook: Runbook, done: dict[int, str] | None = None) -> Message:
+def runbook_checklist(
+    runbook: Runbook,
+    done: dict[int, str] | None = None,
+    deployments: Sequence[Deployment] = (),
+    tz: ZoneInfo | None = None,
+) -> Message:
     """The runbook as a checklist message: one tickable section per step.
 
-    `done` maps a step's index (in `runbook.steps`) to who ticked it.
+    `done` maps a step's index (in `runbook.steps`) to who ticked it. `deployments` (those of
+    the 2 hours before the incident started) are listed as links under the steps: "review
+    recent deployments" is an investigation step, and this is where it is done.
     """
     done = done or {}
     items: list[Block] = [HeaderBlock(text=clip(f"Runbook: {runbook.title}", HEADER_MAX))]
@@ -73,6 +88,12 @@ def runbook_checklist(runbook: Runbook, done: dict[int, str] | None = None) -> M
                 )
             )
             index += 1
+    if deployments:
+        zone = tz or ZoneInfo("UTC")
+        lines = "\n".join(deployment_line(d, zone) for d in deployments)
+        items.append(
+            SectionBlock(text=MarkdownTextObject(text=clip(f"*Recent deployments*\n{lines}", 3000)))
+        )
     items.append(
         ContextBlock(
             elements=[

@@ -256,7 +256,9 @@ async def post_runbook(ctx: BotContext, incident: Incident, *, look: bool = Fals
     if runbook is None:
         log.warning("no runbook %r for %s", incident.incident_type, incident.public_id)
         return
-    message = runbook_checklist(runbook)
+    async with ctx.sessions() as session:
+        recent = await deployments.before_incident(session, incident)
+    message = runbook_checklist(runbook, None, recent, ctx.settings.tz)
     runbook_tag = metadata(RUNBOOK_EVENT, {"incident": incident.public_id, "runbook": runbook.key})
     posted = await post_tagged(
         ctx, channel, runbook_tag, look=look, text=message.text, blocks=message.blocks
