@@ -158,9 +158,9 @@ def parse_github(event_name: str, body: Any) -> DeploymentEvent | None:
     if event_name == "deployment_status":
         status = _object(event.get("deployment_status"), "deployment_status")
         state = _text(status.get("state"), 32) or "pending"
-        url = _link(_text(status.get("environment_url"), 1000)) or _link(
-            _text(status.get("target_url"), 1000)
-        )
+        # Where it runs, else its log (log_url replaces the deprecated target_url).
+        links = ("environment_url", "log_url", "target_url")
+        url = next((u for k in links if (u := _link(_text(status.get(k), 1000)))), None)
     return DeploymentEvent(
         source="github",
         external_id=external_id,
