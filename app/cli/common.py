@@ -85,13 +85,22 @@ def configure_logs(settings: Settings) -> None:
 
 
 def runbook_warnings(policy: Policy, runbooks: Runbooks) -> list[str]:
-    """Alert rules naming an incident type no runbook provides (they declare without one)."""
-    return [
+    """Alert rules (and probes) naming an incident type no runbook provides (they declare
+    without one). A probe's own rule comes first in `alerts.rules`: it is named as the probe."""
+    written = [rule for rule in policy.alerts.rules if rule.source != "probe"]
+    found = [
         f"alerts.rules[{index}].type: no runbook {rule.type!r} in {runbooks.source} runbooks "
         f"(known: {', '.join(runbooks.keys)}); incidents it declares get no checklist"
-        for index, rule in enumerate(policy.alerts.rules)
+        for index, rule in enumerate(written)
         if rule.type and rule.type not in runbooks
     ]
+    found += [
+        f"probes[{index}].type: no runbook {probe.type!r} in {runbooks.source} runbooks; "
+        "incidents it declares get no checklist"
+        for index, probe in enumerate(policy.probes)
+        if probe.type and probe.type not in runbooks
+    ]
+    return found
 
 
 def safe_url(url: str) -> str:

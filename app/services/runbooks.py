@@ -14,7 +14,7 @@ from app.context import BotContext
 from app.domain.runbooks import Runbook
 from app.domain.timeline import Kind
 from app.logs import incident_context
-from app.services import timeline
+from app.services import deployments, timeline
 from app.store import incidents as store
 from app.store.models import Incident, TimelineEntry
 from app.ui.runbooks import parse_runbook_block_id, runbook_checklist
@@ -122,7 +122,10 @@ async def record_tick(
         )
     with incident_context(incident.public_id):
         state = await checklist_state(ctx, incident.id, runbook.key, message_ts)
-        message = runbook_checklist(runbook, state)
+        async with ctx.sessions() as session:
+            recent = await deployments.before_incident(session, incident)
+        # Redrawn with the deployments it was posted with, so a tick keeps their links.
+        message = runbook_checklist(runbook, state, recent, ctx.settings.tz)
         await ctx.slack.chat_update(
             channel=channel_id, ts=message_ts, text=message.text, blocks=message.blocks
         )
