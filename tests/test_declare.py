@@ -48,8 +48,10 @@ async def incidents(bot: BotContext) -> list[Incident]:
 
 
 async def entries(bot: BotContext) -> list[TimelineEntry]:
+    """In the order they happened (PostgreSQL returns unordered rows in any order)."""
+    stmt = select(TimelineEntry).order_by(TimelineEntry.occurred_at, TimelineEntry.id)
     async with bot.sessions() as session:
-        return list((await session.execute(select(TimelineEntry))).scalars())
+        return list((await session.execute(stmt)).scalars())
 
 
 # ------------------------------------------------------------------- signature and input checks
