@@ -3,7 +3,9 @@ payload values every source's parser shares. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,3 +107,57 @@ def json_object(payload: Any, what: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise PayloadError(f"the body must be a JSON object ({what})")
     return payload
+
+
+# --- Alertmanager-shaped alerts (Alertmanager's own, Grafana's) ---------------------------
+
+
+def _generator_url(alert: Mapping[str, Any]) -> str | None:
+    return scalar(alert.get("generatorURL")) or None
+
+
+def labelled_alert(
+    alert: Any,
+    where: str,
+    common: Mapping[str, str],
+    group: str | None,
+    external: str | None,
+    *,
+    source: str = "alertmanager",
+    summary_keys: tuple[str, ...] = ("summary", "title"),
+    link: Callable[[Mapping[str, Any]], str | None] = _generator_url,
+) -> Alert:
+    """One alert of an Alertmanager-shaped body (Alertmanager's own, Grafana's): labels,
+    annotations, a fingerprint (else the labels' hash), a title from `alertname` and the first
+    of `summary_keys`, and `link(alert)` (else `external`) as its link."""
+    if not isinstance(alert, dict):
+        raise PayloadError(f"{where} must be an object")
+    status = alert.get("status")
+    if status not in ("firing", "resolved"):
+        raise PayloadError(f"{where}.status must be firing or resolved, got {status!r}")
+    labels = label_map(alert.get("labels"), f"{where}.labels")
+    annotations = label_map(alert.get("annotations"), f"{where}.annotations")
+    fingerprint = scalar(alert.get("fingerprint"))
+    if not fingerprint:
+        if not labels:
+            raise PayloadError(f"{where} has neither a fingerprint nor labels")
+        # Older Alertmanagers send no fingerprint; the labels identify the alert.
+        fingerprint = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
+    name = labels.get("alertname", "")
+    summary = next((annotations[k] for k in summary_keys if annotations.get(k)), None)
+    summary = summary or common.get("summary")
+    title = f"{name}: {summary}" if name and summary else summary or name
+    if not title:
+        raise PayloadError(f"{where} has no alertname label and no summary annotation")
+    return Alert(
+        source=source,
+        fingerprint=checked_fingerprint(fingerprint, f"{where}.fingerprint"),
+        firing=status == "firing",
+        title=visible_title(title, where),
+        description=clip(
+            annotations.get("description") or common.get("description", ""), DESCRIPTION_MAX
+        ),
+        labels=labels,
+        url=link(alert) or external,
+        group=group,
+    )

@@ -25,7 +25,6 @@ Labels are what policy rules match on:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,6 +42,7 @@ from app.domain.alert_entries import (
     clip,
     json_object,
     label_map,
+    labelled_alert,
     scalar,
     visible_title,
 )
@@ -88,7 +88,7 @@ def parse_alertmanager(payload: Any, headers: Mapping[str, str]) -> list[Entry]:
     for index, alert in enumerate(alerts):
         where = f"alerts[{index}]"
         try:
-            entries.append(_alertmanager_alert(alert, where, common, group, external))
+            entries.append(labelled_alert(alert, where, common, group, external))
         except PayloadError as exc:
             raw = alert if isinstance(alert, dict) else {}
             status = raw.get("status")
@@ -101,41 +101,6 @@ def parse_alertmanager(payload: Any, headers: Mapping[str, str]) -> list[Entry]:
                 )
             )
     return entries
-
-
-def _alertmanager_alert(
-    alert: Any, where: str, common: Mapping[str, str], group: str | None, external: str | None
-) -> Alert:
-    if not isinstance(alert, dict):
-        raise PayloadError(f"{where} must be an object")
-    status = alert.get("status")
-    if status not in ("firing", "resolved"):
-        raise PayloadError(f"{where}.status must be firing or resolved, got {status!r}")
-    labels = label_map(alert.get("labels"), f"{where}.labels")
-    annotations = label_map(alert.get("annotations"), f"{where}.annotations")
-    fingerprint = scalar(alert.get("fingerprint"))
-    if not fingerprint:
-        if not labels:
-            raise PayloadError(f"{where} has neither a fingerprint nor labels")
-        # Older Alertmanagers send no fingerprint; the labels identify the alert.
-        fingerprint = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
-    name = labels.get("alertname", "")
-    summary = annotations.get("summary") or annotations.get("title") or common.get("summary")
-    title = f"{name}: {summary}" if name and summary else summary or name
-    if not title:
-        raise PayloadError(f"{where} has no alertname label and no summary annotation")
-    return Alert(
-        source="alertmanager",
-        fingerprint=checked_fingerprint(fingerprint, f"{where}.fingerprint"),
-        firing=status == "firing",
-        title=visible_title(title, where),
-        description=clip(
-            annotations.get("description") or common.get("description", ""), DESCRIPTION_MAX
-        ),
-        labels=labels,
-        url=scalar(alert.get("generatorURL")) or external,
-        group=group,
-    )
 
 
 # ------------------------------------------------------------------------------ UptimeRobot

@@ -14,23 +14,19 @@ where a responder sees the graph.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from app.domain.alert_entries import (
-    DESCRIPTION_MAX,
     FINGERPRINT_MAX,
     Alert,
     Entry,
     Invalid,
     PayloadError,
-    checked_fingerprint,
-    clip,
     json_object,
     label_map,
+    labelled_alert,
     scalar,
-    visible_title,
 )
 
 __all__ = ["parse_grafana"]
@@ -77,41 +73,18 @@ def _http(value: str) -> str | None:
     return value if value.startswith(("http://", "https://")) else None
 
 
-def _alert(
-    alert: Any, where: str, common: Mapping[str, str], group: str | None, external: str | None
-) -> Alert:
-    if not isinstance(alert, dict):
-        raise PayloadError(f"{where} must be an object")
-    status = alert.get("status")
-    if status not in ("firing", "resolved"):
-        raise PayloadError(f"{where}.status must be firing or resolved, got {status!r}")
-    labels = label_map(alert.get("labels"), f"{where}.labels")
-    annotations = label_map(alert.get("annotations"), f"{where}.annotations")
-    fingerprint = scalar(alert.get("fingerprint"))
-    if not fingerprint:
-        if not labels:
-            raise PayloadError(f"{where} has neither a fingerprint nor labels")
-        fingerprint = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
-    name = labels.get("alertname", "")
-    summary = annotations.get("summary") or common.get("summary")
-    title = f"{name}: {summary}" if name and summary else summary or name
-    if not title:
-        raise PayloadError(f"{where} has no alertname label and no summary annotation")
-    url = (
+def _link(alert: Mapping[str, Any]) -> str | None:
+    return (
         _http(scalar(alert.get("panelURL")))
         or _http(scalar(alert.get("dashboardURL")))
         or _http(scalar(alert.get("generatorURL")))
-        or external
     )
-    return Alert(
-        source=SOURCE,
-        fingerprint=checked_fingerprint(fingerprint, f"{where}.fingerprint"),
-        firing=status == "firing",
-        title=visible_title(title, where),
-        description=clip(
-            annotations.get("description") or common.get("description", ""), DESCRIPTION_MAX
-        ),
-        labels=labels,
-        url=url,
-        group=group,
+
+
+def _alert(
+    alert: Any, where: str, common: Mapping[str, str], group: str | None, external: str | None
+) -> Alert:
+    """Read as Alertmanager's are (`labelled_alert`), with Grafana's links."""
+    return labelled_alert(
+        alert, where, common, group, external, source=SOURCE, summary_keys=("summary",), link=_link
     )

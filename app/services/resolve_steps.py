@@ -13,7 +13,6 @@ import logging
 from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import BotContext
@@ -24,7 +23,7 @@ from app.services.engine import StepRun
 from app.services.incidents import policy_of
 from app.services.setup import tell_person
 from app.services.slack_errors import is_transient, slack_error
-from app.store.models import Incident, ScheduledStep, StepStatus
+from app.store.models import Incident
 from app.ui import messages
 from app.ui.setup_notice import postmortem_failed_text
 
@@ -64,17 +63,7 @@ async def plan_after_resolve(session: AsyncSession, incident: Incident) -> None:
 
 async def run_postmortem_now(ctx: BotContext, incident: Incident) -> None:
     """Upload the draft of this resolution now, in the resolving process, if it is due."""
-    async with ctx.sessions() as session:
-        found = await session.execute(
-            select(ScheduledStep.id).where(
-                ScheduledStep.incident_id == incident.id,
-                ScheduledStep.kind == POSTMORTEM,
-                ScheduledStep.status == StepStatus.PENDING,
-            )
-        )
-        ids = list(found.scalars())
-    if ids:
-        await engine.run_now(ctx, ids)
+    await engine.run_pending(ctx, incident.id, POSTMORTEM)
 
 
 async def upload_postmortem_step(run: StepRun) -> None:

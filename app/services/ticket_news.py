@@ -19,6 +19,7 @@ from app.domain.tickets import PROVIDERS, Ticket
 from app.services import action_items
 from app.services.engine import StepRun
 from app.services.summary import refresh_summary
+from app.services.tickets import drafts
 from app.services.tickets.plan import TICKET_POLL
 from app.store import tickets as store
 from app.store.models import TicketRecord
@@ -71,7 +72,7 @@ async def apply_news(ctx: BotContext, provider: str, ticket: Ticket) -> int:
         tracker = ctx.trackers.get(provider)
         if tracker is None:
             return 0
-        closed = (await tracker.fetch(_as_ticket(record))).closed
+        closed = (await tracker.fetch(drafts.as_ticket(record))).closed
     if not closed:
         return 0
     return await _closed_there(ctx, record)
@@ -90,11 +91,6 @@ async def _closed_there(ctx: BotContext, record: TicketRecord) -> int:
     return int(changed)
 
 
-def _as_ticket(record: TicketRecord) -> Ticket:
-    assert record.key is not None and record.remote_id is not None
-    return Ticket(key=record.key, url=record.url or "", remote_id=record.remote_id)
-
-
 async def poll_ticket(run: StepRun) -> None:
     """The `ticket_poll` step's handler: ask the tracker, then look again later, until done."""
     ctx = run.ctx
@@ -108,7 +104,7 @@ async def poll_ticket(run: StepRun) -> None:
         run.cancel(f"{record.provider} is not configured")
         return
     try:
-        current = await tracker.fetch(_as_ticket(record))
+        current = await tracker.fetch(drafts.as_ticket(record))
     except TrackerError as exc:
         log.info("ticket %s not looked at: %s", record.key, exc.message)
         current = None

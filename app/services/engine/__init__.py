@@ -17,7 +17,7 @@ New kinds (review reminders, action-item nudges...) need only `schedule(...)` an
 from app.services.engine.claim import dead_after, new_worker_id, next_due
 from app.services.engine.kinds import Handler, register_kind, registered_kinds, schedule
 from app.services.engine.run import StepRun
-from app.services.engine.tick import TickReport, run_due_steps, run_now
+from app.services.engine.tick import TickReport, run_due_steps, run_now, run_pending
 
 __all__ = [
     "Handler",
@@ -30,5 +30,6 @@ __all__ = [
     "registered_kinds",
     "run_due_steps",
     "run_now",
+    "run_pending",
     "schedule",
 ]

@@ -175,6 +175,14 @@ async def run_now(ctx: BotContext, step_ids: Iterable[int]) -> TickReport:
     return report
 
 
+async def run_pending(ctx: BotContext, incident_id: int, kind: str) -> TickReport:
+    """Run now an incident's pending steps of `kind` that are due and nobody holds (the
+    post-mortem upload in the resolving process, a ticket asked for with /incident ticket)."""
+    async with ctx.sessions() as session:
+        steps = await store.for_incident(session, incident_id, [kind], [StepStatus.PENDING])
+    return await run_now(ctx, [step.id for step in steps]) if steps else TickReport()
+
+
 async def _stopped(ctx: BotContext, worker: str) -> None:
     """A one-off worker is done: if it could not hand a step back, others may take it now."""
     try:

@@ -23,6 +23,7 @@ from app.services.engine import StepRun
 from app.services.escalation import backup, invites
 from app.services.escalation.start import CHANNEL, schedule_page, schedule_update_reminder
 from app.services.escalation.targets import paged_levels, resolve_targets
+from app.services.paging.common import answered
 from app.store.models import Incident, StepMessage
 from app.ui import escalation as eb
 from app.ui.empty_levels import empty_levels_text
@@ -30,17 +31,6 @@ from app.ui.empty_levels import empty_levels_text
 log = logging.getLogger(__name__)
 
 BROADCAST = "broadcast"  # StepMessage.recipient of a page posted in INCIDENTS_CHANNEL
-
-
-def _answered(run: StepRun) -> bool:
-    """Cancel the step when its incident is resolved or acknowledged; whether it was."""
-    if not run.incident.is_open:
-        run.cancel("resolved")
-        return True
-    if run.incident.acknowledged_at is not None:
-        run.cancel("acknowledged")
-        return True
-    return False
 
 
 async def _notice(run: StepRun, text: str) -> None:
@@ -52,7 +42,7 @@ async def _notice(run: StepRun, text: str) -> None:
 async def send_page(run: StepRun) -> None:
     incident, policy = run.incident, run.policy
     level_key = run.step.level or ""
-    if _answered(run):
+    if answered(run):
         return
     if not plan.in_chain(policy, incident.severity, level_key):
         run.cancel(f"{level_key} is above the cap of {incident.severity}")
@@ -246,7 +236,7 @@ async def _skip_empty(
 
 async def warn_target_missed(run: StepRun) -> None:
     incident, policy = run.incident, run.policy
-    if _answered(run):
+    if answered(run):
         return
     deadline = plan.response_deadline(policy, incident.severity, incident.started_at)
     if run.now < deadline:

@@ -14,7 +14,7 @@ from app.domain.formatting import duration_text, format_time
 from app.domain.lifecycle import label as status_label
 from app.domain.policy import Policy
 from app.domain.policy.tickets import TicketSpec
-from app.domain.tickets import TicketDraft, TicketText
+from app.domain.tickets import Ticket, TicketDraft, TicketText
 from app.store.models import ActionItem, Incident, TicketRecord
 
 TITLE_MAX = 250  # every tracker takes at least this many characters
@@ -125,3 +125,9 @@ def channel_comment(url: str) -> TicketText:
 
 def item_done_comment(done_by: str | None) -> TicketText:
     return TicketText(paragraphs=("Marked done in Slack.",))
+
+
+def as_ticket(record: TicketRecord) -> Ticket:
+    """The tracker's ticket a stored row names (it has been opened: key and id are set)."""
+    assert record.key is not None and record.remote_id is not None
+    return Ticket(key=record.key, url=record.url or "", remote_id=record.remote_id)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.context import BotContext
 from app.services import engine
 from app.services.incidents import changing, policy_of
 from app.services.tickets.plan import TICKET, want_incident_ticket
 from app.store import tickets as store
-from app.store.models import ScheduledStep, StepStatus
 from app.ui import tickets as texts
 
 
@@ -31,26 +28,9 @@ async def request_ticket(ctx: BotContext, incident_id: int, user_id: str) -> str
         public_id = incident.public_id
     if not asked:
         return texts.existing_text(public_id, record)
-    await _run_pending(ctx, incident_id)
+    await engine.run_pending(ctx, incident_id, TICKET)
     async with ctx.sessions() as session:
         current = await store.by_marker(session, record.marker)
     if current is not None and current.key:
         return texts.existing_text(public_id, current)
     return texts.asked_text(public_id, record.provider)
-
-
-async def _run_pending(ctx: BotContext, incident_id: int) -> None:
-    async with ctx.sessions() as session:
-        ids = (
-            await session.execute(
-                select(ScheduledStep.id).where(
-                    ScheduledStep.incident_id == incident_id,
-                    ScheduledStep.kind == TICKET,
-                    ScheduledStep.status == StepStatus.PENDING,
-                    ScheduledStep.claimed_by.is_(None),
-                )
-            )
-        ).scalars()
-        pending = list(ids)
-    if pending:
-        await engine.run_now(ctx, pending)

@@ -23,7 +23,6 @@ from weakref import WeakKeyDictionary
 
 from slack_sdk.errors import SlackApiError
 
-from app.domain.tickets import Ticket
 from app.domain.timeline import Kind
 from app.runtime.slack_limits import Priority, slack_priority
 from app.services import timeline
@@ -169,7 +168,7 @@ async def _sync_one(
         await _open(run, tracker, record, item)
         state.changed = True
     assert record.remote_id is not None and record.key is not None
-    ticket = _as_ticket(record)
+    ticket = drafts.as_ticket(record)
     policy = run.policy
     if item is None:
         spec = policy.tickets.spec(incident.severity, policy.rank(incident.severity))
@@ -203,7 +202,7 @@ async def _link_later(
     run: StepRun, tracker: Tracker, record: TicketRecord, item: ActionItem | None
 ) -> None:
     """The post-mortem and the Slack channel, as comments, once they exist."""
-    incident, ticket = run.incident, _as_ticket(record)
+    incident, ticket = run.incident, drafts.as_ticket(record)
     url = incident.postmortem_url
     if item is None and record.closed and url and record.postmortem_url != url:
         await tracker.comment(ticket, drafts.postmortem_comment(url))
@@ -313,11 +312,6 @@ async def _email_of(run: StepRun, user_id: str | None) -> str | None:
         return None
     email = (user.get("profile") or {}).get("email")
     return str(email) if email else None
-
-
-def _as_ticket(record: TicketRecord) -> Ticket:
-    assert record.key is not None and record.remote_id is not None
-    return Ticket(key=record.key, url=record.url or "", remote_id=record.remote_id)
 
 
 async def _refuse(run: StepRun, record: TicketRecord, error: str) -> None:
