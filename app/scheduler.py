@@ -18,7 +18,8 @@ hand-off once because each is claimed in the database before the DM.
 Two more jobs, for the same reason outside the tick: a probe pass every PROBES_EVERY
 (`app.services.probes`: each due probe claimed in the database, so replicas run it once per
 interval, and a slow target never delays a page) and a daily-report pass every
-DAILY_REPORT_EVERY (`app.services.daily_report`: each day's report claimed before posting).
+DAILY_REPORT_EVERY (`app.services.daily_report`: each day's report claimed before posting),
+and, as often, the quarterly plan-review pass (`app.services.plan_review`, claimed likewise).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.context import BotContext
 from app.runtime.health import SchedulerHeartbeat
-from app.services import daily_report, handoffs, probes, setup, workers
+from app.services import daily_report, handoffs, plan_review, probes, setup, workers
 from app.services.engine import TickReport, new_worker_id, next_due, run_due_steps
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ HANDOFFS_EVERY = 60.0
 PROBE_JOB_ID = "run_probes"
 PROBES_EVERY = 1.0  # each probe runs at its own interval; this is how often due ones are looked for
 DAILY_REPORT_JOB_ID = "daily_report"
+PLAN_REVIEW_JOB_ID = "plan_review"
 DAILY_REPORT_EVERY = 60.0
 STOP_TIMEOUT = 30.0
 # Interrupted incident setups (a replica killed mid-declare) are looked for this often.
@@ -111,6 +113,7 @@ class StepScheduler:
         for job_id, every, job in (
             (PROBE_JOB_ID, PROBES_EVERY, self._run_probes),
             (DAILY_REPORT_JOB_ID, DAILY_REPORT_EVERY, self._daily_report),
+            (PLAN_REVIEW_JOB_ID, DAILY_REPORT_EVERY, self._plan_review),
         ):
             scheduler.add_job(
                 job,
@@ -221,6 +224,12 @@ class StepScheduler:
         await self._pass(
             DAILY_REPORT_JOB_ID,
             lambda: daily_report.post_daily_report(self.bot, self.bot.clock.now(), self.worker),
+        )
+
+    async def _plan_review(self) -> None:
+        await self._pass(
+            PLAN_REVIEW_JOB_ID,
+            lambda: plan_review.send_plan_review(self.bot, self.bot.clock.now(), self.worker),
         )
 
     async def _pass(self, job_id: str, run: Callable[[], Awaitable[object]]) -> None:

@@ -24,10 +24,10 @@ from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import deploy_webhooks, metrics, pagerduty_webhooks, twilio_webhooks, webhooks
+from app import dashboard, deploy_webhooks, metrics, pagerduty_webhooks, twilio_webhooks, webhooks
 from app.context import BotContext
 from app.scheduler import StepScheduler
 from app.services import health, lookup, setup
@@ -183,7 +183,7 @@ def create_web_app(bot: BotContext) -> Starlette:
     """
     bolt = build_bolt_app(bot)
     scheduler = StepScheduler(bot, bot.settings.escalation_tick_seconds)
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/slack/events", slack_endpoint(bot, bolt, ReplayGuard(bot)), methods=["POST"]),
         Route("/webhooks/alerts/{source}", webhooks.alert_endpoint(bot), methods=["POST"]),
         Route("/webhooks/tickets/{provider}", webhooks.ticket_endpoint(bot), methods=["POST"]),
@@ -193,6 +193,7 @@ def create_web_app(bot: BotContext) -> Starlette:
             for path, endpoint in edge.routes(bot)
         ),
     ]
+    routes += dashboard.routes(bot)
     routes += _health_routes(bot, detailed=not bot.settings.ops_separate)
     app = Starlette(routes=routes, lifespan=lambda app: _lifespan(bot, scheduler))
     app.state.bolt = bolt

@@ -38,6 +38,7 @@ from app.services import (
     reminder_steps,
     resolve_steps,
     setup,
+    statuspage_sync,
     ticket_news,
     tickets,
 )
@@ -64,6 +65,7 @@ STEP_KINDS: dict[str, Handler] = {
     tickets.TICKET: tickets.sync_tickets,
     ticket_news.TICKET_POLL: ticket_news.poll_ticket,
     backup.KIND: backup.send_backup_page,
+    statuspage_sync.STATUSPAGE: statuspage_sync.sync_statuspage,
     **paging.KINDS,
 }
 

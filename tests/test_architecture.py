@@ -86,6 +86,7 @@ def test_step_kinds_and_event_subscribers_are_registered_by_wiring_alone() -> No
         "postmortem_upload",
         "review_reminder",
         "setup",
+        "statuspage",
         "target_warning",
         "ticket",
         "ticket_poll",

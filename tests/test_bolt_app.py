@@ -14,4 +14,4 @@ def test_each_app_gets_its_own_listeners_and_subcommands(bot: BotContext) -> Non
     assert first is not second
     names = re.findall(r"^• `/incident ([a-z-]+)", subcommands().help_text(), re.MULTILINE)
     assert names[:5] == ["declare", "ack", "lead", "severity", "status"]
-    assert names[-1] == "help" and len(names) == len(set(names)) == 19
+    assert names[-1] == "help" and len(names) == len(set(names)) == 21

@@ -86,7 +86,7 @@ async def test_help_lists_the_subcommands_in_the_order_of_the_procedure(
     names = re.findall(r"^• `/incident ([a-z-]+)", text, re.MULTILINE)
     assert names[:5] == ["declare", "ack", "lead", "severity", "status"]
     assert names.index("resolve") < names.index("postmortem") < names.index("list")
-    assert names[-1] == "help" and len(names) == len(set(names)) == 19
+    assert names[-1] == "help" and len(names) == len(set(names)) == 21
 
 
 async def test_unknown_subcommand_answers_with_help_not_silence(slack: SlackSender) -> None:

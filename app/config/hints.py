@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.config.paging_settings import PAGING_HINTS
 from app.config.source_settings import SOURCE_HINTS
 from app.config.tracker_settings import TRACKER_HINTS
+from app.config.web_settings import WEB_HINTS
 
 # How to fix each setting, shown when it is missing or invalid.
 HINTS: dict[str, str] = {
@@ -52,4 +53,5 @@ HINTS: dict[str, str] = {
     **TRACKER_HINTS,
     **PAGING_HINTS,
     **SOURCE_HINTS,
+    **WEB_HINTS,
 }

@@ -16,6 +16,7 @@ from app.config.hints import HINTS
 from app.config.paging_settings import PagingSettings
 from app.config.source_settings import SourceSettings
 from app.config.tracker_settings import TrackerSettings
+from app.config.web_settings import WebSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./incident-bot.db"
 
@@ -53,7 +54,7 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-class Settings(TrackerSettings, PagingSettings, SourceSettings):
+class Settings(TrackerSettings, PagingSettings, SourceSettings, WebSettings):
     """Every setting the bot reads; names are the environment variables, upper-cased. The
     trackers' are in `TrackerSettings`, the pages beyond Slack's in `PagingSettings`."""
 

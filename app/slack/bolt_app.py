@@ -23,8 +23,10 @@ from app.slack import (
     lifecycle,
     oncall,
     people,
+    reports,
     runbooks,
     severity,
+    statuspage,
     tickets,
     timeline,
     updates,
@@ -36,6 +38,7 @@ from app.ui.escalation import ACK_ACTION, SNOOZE_ACTION
 from app.ui.followup import ACTION_ITEM_DONE_ACTION, REVIEW_HELD_ACTION
 from app.ui.modals import RESOLVE_CALLBACK, SEVERITY_CALLBACK, STATUS_CALLBACK
 from app.ui.runbooks import RUNBOOK_ACTION
+from app.ui.statuspage import CANCEL_ACTION, PUBLISH_ACTION
 from app.ui.summary import CHANGE_SEVERITY_ACTION, CHANGE_STATUS_ACTION, RESOLVE_ACTION
 
 log = logging.getLogger(__name__)
@@ -151,6 +154,18 @@ def subcommands() -> Registry:
                 "list", "list", "List open incidents, most severe first.", updates.list_command
             ),
             Subcommand(
+                "statuspage",
+                'statuspage "message"',
+                "Preview an update for the public status page, then publish it.",
+                statuspage.statuspage_command,
+            ),
+            Subcommand(
+                "report",
+                "report [quarter]",
+                "The report against the plan for a quarter (2026Q3; default: the last), as a file.",
+                reports.report_command,
+            ),
+            Subcommand(
                 "retry-setup",
                 "retry-setup [INC-id]",
                 "Finish an incident's Slack setup after a failure.",
@@ -203,6 +218,8 @@ def register_listeners(app: AsyncApp, bot: BotContext) -> None:
     app.action(ACTION_ITEM_DONE_ACTION)(on(pressed, followup.DONE))
     app.action(REVIEW_HELD_ACTION)(on(pressed, followup.REVIEW_HELD))
     app.action(RUNBOOK_ACTION)(on(pressed, runbooks.TICK))
+    app.action(PUBLISH_ACTION)(on(pressed, statuspage.PUBLISH))
+    app.action(CANCEL_ACTION)(on(pressed, statuspage.CANCEL))
 
     # The forms those buttons open, submitted.
     app.view(STATUS_CALLBACK)(on(lifecycle.status_submitted))

@@ -25,6 +25,7 @@ from app.store import deployment_model, probe_model  # noqa: F401 - their tables
 from app.store.base import Base
 from app.store.oncall_model import ContactMethod, Handoff, OnCallOverride
 from app.store.probe_model import DailyReportRecord, ProbeResult, ProbeState
+from app.store.status_model import PlanReviewSent, StatusPost
 from app.store.ticket_model import TicketRecord
 
 __all__ = [  # and the tables below
@@ -33,8 +34,10 @@ __all__ = [  # and the tables below
     "DailyReportRecord",
     "Handoff",
     "OnCallOverride",
+    "PlanReviewSent",
     "ProbeResult",
     "ProbeState",
+    "StatusPost",
     "TicketRecord",
 ]
 

@@ -27,6 +27,7 @@ from app.domain.policy.models import (
 )
 from app.domain.policy.oncall import OnCallPolicy, WorkingHours
 from app.domain.policy.probes import DailyReportPolicy, Probe, rule_for_probe
+from app.domain.policy.reporting import DEFAULT_PHASES, Phase, PlanReview, StatusService
 from app.domain.policy.tickets import TicketPolicy, check_severity_keys
 
 __all__ = ["Policy"]
@@ -48,6 +49,9 @@ class Policy(Model):
     working_hours: WorkingHours | None = None
     probes: tuple[Probe, ...] = ()
     daily_report: DailyReportPolicy | None = None
+    phases: tuple[Phase, ...] = DEFAULT_PHASES
+    services: tuple[StatusService, ...] = ()
+    plan_review: PlanReview | None = None
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -106,6 +110,7 @@ class Policy(Model):
         self._check_alert_rules()
         self._check_schedules()
         self._check_probes()
+        self._check_reporting()
         unknown = check_severity_keys(self.tickets, self.severities)
         if unknown is not None:
             raise PathError(
@@ -191,6 +196,25 @@ class Policy(Model):
         if derived:
             alerts = self.alerts.model_copy(update={"rules": derived + written})
             object.__setattr__(self, "alerts", alerts)  # frozen: set once, while validating
+
+    def _check_reporting(self) -> None:
+        """Phase and service keys are unique; a service's impacts are the policy's."""
+        sections: tuple[tuple[str, tuple[str, ...]], ...] = (
+            ("phases", tuple(phase.key for phase in self.phases)),
+            ("services", tuple(service.key for service in self.services)),
+        )
+        for section, keys in sections:
+            for index, key in enumerate(keys):
+                if key in keys[:index]:
+                    raise PathError((section, index, "key"), f"duplicate key {key!r}")
+        known = {impact.key for impact in self.impacts}
+        for index, service in enumerate(self.services):
+            for position, impact in enumerate(service.impacts):
+                if impact not in known:
+                    raise PathError(
+                        ("services", index, "impacts", position),
+                        f"unknown impact {impact!r} (known: {', '.join(sorted(known))})",
+                    )
 
     # --- lookups -------------------------------------------------------------
 
