@@ -52,6 +52,7 @@ class PhaseFigures:
     within: timedelta
     reached: Spread = Spread()
     met: Share = Share()
+    ends: str = ""  # the milestone that ends it (acknowledged, first_update, mitigating, resolved)
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,12 @@ class Figures:
     """The figures of one severity, or of all."""
 
     incidents: int = 0
+    open: int = 0  # still open when the report was made
     mtta: Spread = Spread()
     mttr: Spread = Spread()
     ack_within_target: Share = Share()
-    time_in_status: dict[str, timedelta] = field(default_factory=dict)
+    time_in_status: dict[str, timedelta] = field(default_factory=dict)  # summed over incidents
+    status_time: dict[str, Spread] = field(default_factory=dict)  # per incident that was in it
     phases: tuple[PhaseFigures, ...] = ()
     updates_kept: Share = Share()
     reviews_within: Share = Share()
@@ -96,9 +99,13 @@ class Report:
     since: datetime
     until: datetime
     generated_at: datetime
+    label: str = ""  # the period's name ("2026Q3")
     overall: Figures = Figures()
-    by_severity: dict[str, Figures] = field(default_factory=dict)
+    by_severity: dict[str, Figures] = field(default_factory=dict)  # most severe first
     types: tuple[tuple[str, int], ...] = ()  # most frequent first
     sources: tuple[tuple[str, int], ...] = ()  # alert sources, most frequent first
     trend: tuple[TrendPoint, ...] = ()
     today: date | None = None  # what "overdue" was measured against
+    # The review window of the incidents' snapshots when they all agree (the "48 h" of
+    # "reviews within 48 h"); None when they differ or there are no incidents.
+    review_within: timedelta | None = None

@@ -1,0 +1,398 @@
+"""The report against the plan as text: Markdown (for people and the Slack file upload), JSON
+(stable keys, durations in whole seconds, for scripts and the dashboard) and CSV (one row per
+scope and metric, for spreadsheets); and `summary_lines`, the few plain lines the Slack answer
+and the plan-review DM show.
+
+Pure. Nothing to measure reads "n/a" in Markdown and the summary, null in JSON and an empty
+value in CSV. The only words from outside the policy are incident types and alert sources
+(policy and runbook keys, alert source names); Markdown cells escape them all the same.
+
+CSV columns: ``scope,metric,value,unit``. `scope` is ``all``, a severity (``P1``) or a trend
+bucket (``trend 2026-W27``); `metric` is a dotted name (``mtta.median``,
+``phase.detection.within_box.met``, ``pages.L2``, ``type.database_connection``); `unit` is
+``count``, ``seconds`` or ``ratio`` (0 to 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from app.domain.report import Figures, Report, Share, Spread
+
+__all__ = ["FORMATS", "Format", "duration", "render", "share_text", "summary_lines"]
+
+Format = Literal["md", "json", "csv"]
+FORMATS: tuple[str, ...] = ("md", "json", "csv")
+NA = "n/a"
+STATUSES = ("investigating", "mitigating")
+
+
+def render(report: Report, fmt: str, tz: ZoneInfo | None = None) -> str:
+    """The report as `fmt` (md, json or csv); ValueError for another format. `tz` (the bot's
+    TIMEZONE; UTC when left out) is how Markdown shows times; JSON and CSV keep ISO 8601."""
+    if fmt == "md":
+        return markdown(report, tz or ZoneInfo("UTC"))
+    if fmt == "json":
+        return json.dumps(as_json(report), indent=2) + "\n"
+    if fmt == "csv":
+        return as_csv(report)
+    raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+# ------------------------------------------------------------------------------------ words
+
+
+def duration(value: timedelta | None) -> str:
+    """``"45 s"``, ``"4 min 30 s"``, ``"1 h 05 min"``, ``"26 h"``; "n/a" for None. Hours are
+    never rolled into days: the plan counts in hours."""
+    if value is None:
+        return NA
+    seconds = max(int(value.total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
+
+
+def share_text(share: Share) -> str:
+    """``"3 of 4 (75%)"``; "n/a" when nothing was measured."""
+    if share.ratio is None:
+        return NA
+    return f"{share.met} of {share.of} ({share.ratio:.0%})"
+
+
+def _spread_text(spread: Spread) -> str:
+    if spread.median is None:
+        return NA
+    return f"{duration(spread.median)} (p90 {duration(spread.p90)})"
+
+
+def review_words(report: Report) -> str:
+    """``"Reviews within 48 h"``, or "Reviews in time" when the snapshots' windows differ."""
+    if report.review_within is None:
+        return "Reviews in time"
+    return f"Reviews within {duration(report.review_within)}"
+
+
+def summary_lines(report: Report) -> list[str]:
+    """A few plain-text lines (no markup): what the Slack answer and the plan-review DM say."""
+    figures = report.overall
+    name = report.label or "The period"
+    still = f" ({figures.open} still open)" if figures.open else ""
+    count = "1 incident" if figures.incidents == 1 else f"{figures.incidents} incidents"
+    lines = [f"{name}: {count} declared{still}."]
+    if figures.incidents:
+        lines += [
+            f"MTTA median {duration(figures.mtta.median)}, "
+            f"MTTR median {duration(figures.mttr.median)}.",
+            f"Acknowledged within the response target: {share_text(figures.ack_within_target)}.",
+            f"{review_words(report)} of resolution: {share_text(figures.reviews_within)}.",
+        ]
+    return lines
+
+
+# ------------------------------------------------------------------------------------ Markdown
+
+
+def _cell(text: str) -> str:
+    """A table cell: no pipe, newline or HTML ends the cell or adds markup."""
+    text = " ".join(text.split())
+    for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, escaped)
+    for char in "*_`[]#":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _when(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _scopes(report: Report) -> list[tuple[str, Figures]]:
+    return [("All", report.overall), *report.by_severity.items()]
+
+
+def markdown(report: Report, tz: ZoneInfo) -> str:
+    title = report.label or f"{_when(report.since, tz)} to {_when(report.until, tz)}"
+    lines = [
+        f"# Report against the plan: {title}",
+        "",
+        f"Incidents declared from {_when(report.since, tz)} until {_when(report.until, tz)} "
+        f"({tz.key}), each measured against the policy it was declared under. "
+        f"Generated {_when(report.generated_at, tz)}.",
+        "",
+    ]
+    scopes = _scopes(report)
+    items = [f.action_items for _, f in scopes]
+    rows: list[tuple[str, list[str]]] = [
+        ("Incidents", [str(f.incidents) for _, f in scopes]),
+        ("Still open", [str(f.open) for _, f in scopes]),
+        ("MTTA median", [duration(f.mtta.median) for _, f in scopes]),
+        ("MTTA p90", [duration(f.mtta.p90) for _, f in scopes]),
+        ("MTTR median", [duration(f.mttr.median) for _, f in scopes]),
+        ("MTTR p90", [duration(f.mttr.p90) for _, f in scopes]),
+        ("Acknowledged within target", [share_text(f.ack_within_target) for _, f in scopes]),
+        ("Update cadence kept", [share_text(f.updates_kept) for _, f in scopes]),
+        (review_words(report), [share_text(f.reviews_within) for _, f in scopes]),
+        ("Action items open", [str(i.open) for i in items]),
+        ("Action items overdue", [str(i.overdue) for i in items]),
+        ("Action items done", [str(i.done) for i in items]),
+    ]
+    lines += ["## Per severity", ""]
+    lines += _table(["", *(name for name, _ in scopes)], [[name, *row] for name, row in rows])
+    lines += _phases_md(report)
+    lines += ["## Time in each status", ""]
+    status_rows = []
+    for status in STATUSES:
+        spread = report.overall.status_time.get(status, Spread())
+        total = report.overall.time_in_status.get(status)
+        status_rows.append(
+            [status.capitalize(), duration(total), str(spread.count), _spread_text(spread)]
+        )
+    lines += _table(["Status", "Total", "Incidents", "Median (p90)"], status_rows)
+    lines += _pages_md(report)
+    for heading, name, counted in (
+        ("Top incident types", "Type", report.types),
+        ("Top alert sources", "Source", report.sources),
+    ):
+        lines += [f"## {heading}", ""]
+        if counted:
+            lines += _table([name, "Incidents"], [[_cell(k), str(n)] for k, n in counted])
+        else:
+            lines += [NA, ""]
+    lines += _trend_md(report)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _phases_md(report: Report) -> list[str]:
+    lines = ["## The plan's phases", ""]
+    phases = report.overall.phases
+    if not phases:
+        return lines + [NA, ""]
+    lines += [
+        "Each phase is due its time box after the declaration; an incident counts once it reached "
+        "the phase's end, or once the box ran out without it.",
+        "",
+    ]
+    severities = list(report.by_severity.items())
+    rows = []
+    for phase in phases:
+        row = [
+            _cell(phase.name),
+            phase.ends.replace("_", " "),
+            duration(phase.within),
+            _spread_text(phase.reached),
+            share_text(phase.met),
+        ]
+        for _, figures in severities:
+            own = next((p for p in figures.phases if p.key == phase.key), None)
+            row.append(share_text(own.met) if own is not None else NA)
+        rows.append(row)
+    head = ["Phase", "Ends at", "Time box", "Reached: median (p90)", "Within the box"]
+    return lines + _table(head + [f"{key} within" for key, _ in severities], rows)
+
+
+def _pages_md(report: Report) -> list[str]:
+    lines = ["## Pages per level", ""]
+    figures = report.overall
+    levels = list(dict.fromkeys([*figures.pages_per_level, *figures.reached_level]))
+    if not levels:
+        return lines + [NA, ""]
+    rows = [
+        [
+            _cell(level),
+            str(figures.pages_per_level.get(level, 0)),
+            str(figures.reached_level.get(level, 0)),
+        ]
+        for level in levels
+    ]
+    return lines + _table(["Level", "Pages", "Incidents that reached it"], rows)
+
+
+def _trend_md(report: Report) -> list[str]:
+    lines = ["## Trend", ""]
+    if not report.trend:
+        return lines + [NA, ""]
+    rows = [
+        [
+            point.label,
+            str(point.incidents),
+            duration(point.mtta_median),
+            duration(point.mttr_median),
+            share_text(point.ack_within_target),
+        ]
+        for point in report.trend
+    ]
+    head = ["From", "Incidents", "MTTA median", "MTTR median", "Acknowledged within target"]
+    return lines + _table(head, rows)
+
+
+# ------------------------------------------------------------------------------------ JSON
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds())
+
+
+def _spread_json(spread: Spread) -> dict[str, Any]:
+    return {
+        "count": spread.count,
+        "median_seconds": _seconds(spread.median),
+        "p90_seconds": _seconds(spread.p90),
+    }
+
+
+def _share_json(share: Share) -> dict[str, Any]:
+    ratio = None if share.ratio is None else round(share.ratio, 4)
+    return {"met": share.met, "of": share.of, "ratio": ratio}
+
+
+def _figures_json(figures: Figures) -> dict[str, Any]:
+    return {
+        "incidents": figures.incidents,
+        "open": figures.open,
+        "mtta": _spread_json(figures.mtta),
+        "mttr": _spread_json(figures.mttr),
+        "ack_within_target": _share_json(figures.ack_within_target),
+        "time_in_status": {
+            status: {
+                "total_seconds": _seconds(figures.time_in_status.get(status, timedelta())),
+                **_spread_json(figures.status_time.get(status, Spread())),
+            }
+            for status in STATUSES
+        },
+        "phases": [
+            {
+                "key": phase.key,
+                "name": phase.name,
+                "ends": phase.ends,
+                "within_seconds": _seconds(phase.within),
+                "reached": _spread_json(phase.reached),
+                "within_box": _share_json(phase.met),
+            }
+            for phase in figures.phases
+        ],
+        "updates_kept": _share_json(figures.updates_kept),
+        "reviews_within": _share_json(figures.reviews_within),
+        "action_items": {
+            "open": figures.action_items.open,
+            "overdue": figures.action_items.overdue,
+            "done": figures.action_items.done,
+        },
+        "pages_per_level": dict(figures.pages_per_level),
+        "reached_level": dict(figures.reached_level),
+    }
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready values (what `render(report, "json")` writes)."""
+    return {
+        "period": {
+            "label": report.label,
+            "since": report.since.isoformat(),
+            "until": report.until.isoformat(),
+        },
+        "generated_at": report.generated_at.isoformat(),
+        "today": report.today.isoformat() if report.today else None,
+        "review_within_seconds": _seconds(report.review_within),
+        "overall": _figures_json(report.overall),
+        "by_severity": {key: _figures_json(f) for key, f in report.by_severity.items()},
+        "types": [{"type": key, "incidents": n} for key, n in report.types],
+        "sources": [{"source": key, "incidents": n} for key, n in report.sources],
+        "trend": [
+            {
+                "label": point.label,
+                "since": point.since.isoformat(),
+                "until": point.until.isoformat(),
+                "incidents": point.incidents,
+                "mtta_median_seconds": _seconds(point.mtta_median),
+                "mttr_median_seconds": _seconds(point.mttr_median),
+                "ack_within_target": _share_json(point.ack_within_target),
+            }
+            for point in report.trend
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------ CSV
+
+Row = tuple[str, str, Any, str]
+
+
+def _spread_rows(scope: str, name: str, spread: Spread) -> Iterator[Row]:
+    yield scope, f"{name}.count", spread.count, "count"
+    yield scope, f"{name}.median", _seconds(spread.median), "seconds"
+    yield scope, f"{name}.p90", _seconds(spread.p90), "seconds"
+
+
+def _share_rows(scope: str, name: str, share: Share) -> Iterator[Row]:
+    yield scope, f"{name}.met", share.met, "count"
+    yield scope, f"{name}.of", share.of, "count"
+    yield scope, f"{name}.ratio", None if share.ratio is None else round(share.ratio, 4), "ratio"
+
+
+def _figures_rows(scope: str, figures: Figures) -> Iterator[Row]:
+    yield scope, "incidents", figures.incidents, "count"
+    yield scope, "open", figures.open, "count"
+    yield from _spread_rows(scope, "mtta", figures.mtta)
+    yield from _spread_rows(scope, "mttr", figures.mttr)
+    yield from _share_rows(scope, "ack_within_target", figures.ack_within_target)
+    for status in STATUSES:
+        total = figures.time_in_status.get(status, timedelta())
+        yield scope, f"status.{status}.total", _seconds(total), "seconds"
+        yield from _spread_rows(
+            scope, f"status.{status}", figures.status_time.get(status, Spread())
+        )
+    for phase in figures.phases:
+        yield scope, f"phase.{phase.key}.time_box", _seconds(phase.within), "seconds"
+        yield from _spread_rows(scope, f"phase.{phase.key}.reached", phase.reached)
+        yield from _share_rows(scope, f"phase.{phase.key}.within_box", phase.met)
+    yield from _share_rows(scope, "updates_kept", figures.updates_kept)
+    yield from _share_rows(scope, "reviews_within", figures.reviews_within)
+    yield scope, "action_items.open", figures.action_items.open, "count"
+    yield scope, "action_items.overdue", figures.action_items.overdue, "count"
+    yield scope, "action_items.done", figures.action_items.done, "count"
+    for level, count in figures.pages_per_level.items():
+        yield scope, f"pages.{level}", count, "count"
+    for level, count in figures.reached_level.items():
+        yield scope, f"reached.{level}", count, "count"
+
+
+def _rows(report: Report) -> Iterator[Row]:
+    yield from _figures_rows("all", report.overall)
+    for key, figures in report.by_severity.items():
+        yield from _figures_rows(key, figures)
+    for key, count in report.types:
+        yield "all", f"type.{key}", count, "count"
+    for key, count in report.sources:
+        yield "all", f"source.{key}", count, "count"
+    for point in report.trend:
+        scope = f"trend {point.label}"
+        yield scope, "incidents", point.incidents, "count"
+        yield scope, "mtta.median", _seconds(point.mtta_median), "seconds"
+        yield scope, "mttr.median", _seconds(point.mttr_median), "seconds"
+        yield from _share_rows(scope, "ack_within_target", point.ack_within_target)
+
+
+def as_csv(report: Report) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scope", "metric", "value", "unit"])
+    for scope, metric, value, unit in _rows(report):
+        writer.writerow([scope, metric, "" if value is None else value, unit])
+    return out.getvalue()
