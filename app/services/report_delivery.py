@@ -10,7 +10,6 @@ file name names what it is.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ from app.context import BotContext
 from app.domain.periods import Period
 from app.domain.report import Report
 from app.domain.report_render import render, summary_lines
-from app.services.reports import build_report
+from app.services.reports import build_period_report
 from app.services.slack_errors import slack_error
 from app.ui import reports as screens
 
@@ -57,9 +56,7 @@ def period_key(period: Period) -> str:
 
 async def report_file(ctx: BotContext, period: Period, tz: ZoneInfo) -> tuple[Report, str]:
     """The period's report, and its Markdown (times shown in `tz`)."""
-    report = await build_report(ctx, period.since, period.until)
-    if not report.label:
-        report = dataclasses.replace(report, label=period.label)
+    report = await build_period_report(ctx, period)
     return report, render(report, "md", tz)
 
 
