@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
 
 from app.domain.policy.fields import USER_ID, Duration, Model, Strings
+from app.domain.policy.oncall import _clock, _zone
 
 __all__ = [
     "DEFAULT_PHASES",
@@ -100,22 +101,12 @@ class PlanReview(Model):
     @field_validator("at", mode="before")
     @classmethod
     def _check_at(cls, value: Any) -> time:
-        if isinstance(value, time):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}", value):
-            hours, minutes = (int(part) for part in value.split(":"))
-            if hours < 24 and minutes < 60:
-                return time(hours, minutes)
-        raise ValueError(f'{value!r} is not a time of day such as "09:00"')
+        return _clock(value)  # also a snapshot's "09:00:00" and YAML's unquoted 09:00
 
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
-        return value
+        return _zone(value)
 
     @property
     def tz(self) -> ZoneInfo:
