@@ -1,4 +1,4 @@
-"""`incident-bot serve | migrate | check | export | simulate | demo`.
+"""`incident-bot serve | migrate | check | export | report | simulate | demo`.
 
 One module per subcommand, each exporting a `COMMAND` (`common.Command`); to add one, write its
 module and list it in `COMMANDS`. Anything a newcomer can get wrong (a setting, the policy, the
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import check, demo, export, migrate, serve, simulate
+from app.cli import check, demo, export, migrate, report, serve, simulate
 from app.cli.common import EXIT_CONFIG, CliError, Command, runbook_warnings
 from app.config.settings import ConfigError
 from app.domain.policy import PolicyError
@@ -24,6 +24,7 @@ COMMANDS: tuple[Command, ...] = (
     migrate.COMMAND,
     check.COMMAND,
     export.COMMAND,
+    report.COMMAND,
     simulate.COMMAND,
     demo.COMMAND,
 )
