@@ -19,6 +19,8 @@ from tests.conftest import ROOT
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 # files_upload_v2 is slack-sdk's helper over these two methods.
 HELPERS = {"files.upload.v2": ["files.getUploadURLExternal", "files.completeUploadExternal"]}
+# Called with the app's client id and secret (Sign in with Slack), not the bot token.
+NO_BOT_SCOPE = {"openid.connect.token", "openid.connect.userInfo"}
 # Methods of slack-sdk's Socket Mode client: frames on the websocket, not Web API calls.
 SOCKET_MODE_CLIENT = {"send_socket_mode_response", "connect", "disconnect", "close"}
 BOT_EVENTS: list[str] = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
@@ -97,7 +99,11 @@ def test_every_web_api_call_has_a_granted_scope() -> None:
     called = methods_called_by_the_bot()
     assert {"conversations.create", "chat.postMessage", "views.open", "pins.add"} <= called
     missing = {}
-    for method in sorted(called):
+    spec("methods/chat.postMessage.json")  # skips without Slack's reference
+    families = {p.name.split(".")[0] for p in (DEFAULT_SPEC_DIR / "methods").glob("*.json")}
+    for method in sorted(called - NO_BOT_SCOPE):
+        if method.split(".")[0] not in families | {"files"}:
+            continue  # another service's client (Statuspage's `client.create_incident(`)
         reference = spec(f"methods/{method}.json")
         needs = reference.get("scope", {}).get("bot") or []
         if needs and not granted.intersection(needs):
