@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -176,10 +176,10 @@ class _Door:
             return off
         if not _same_origin(self.bot, request):
             return PlainTextResponse("cross-site form refused", status_code=403)
-        form = await request.form()
-        next_path = safe_next(str(form.get("next") or ""))
+        form = await _form(request)
+        next_path = safe_next(form.get("next"))
         token = form.get("token")
-        if not isinstance(token, str) or not _token_matches(self.bot, token):
+        if token is None or not _token_matches(self.bot, token):
             log.warning("dashboard: a sign-in with a wrong token was refused")
             return _login(self.bot, next_path, "token", status_code=401)
         return _signed_in_as_token(self.bot, _redirect(next_path))
@@ -324,6 +324,19 @@ def _login(
         with_token=bot.settings.dashboard_token is not None,
         status_code=status_code,
     )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (the first of each); anything else reads as empty."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return {}
+    try:
+        fields = parse_qs((await request.body()).decode("utf-8"), max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {key: values[0] for key, values in fields.items()}
 
 
 def _path_of(request: Request) -> str:

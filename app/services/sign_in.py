@@ -51,7 +51,13 @@ KEYS_REFETCH = timedelta(minutes=1)
 KEYS_TIMEOUT = 5.0
 # Slack's answers that mean our own setup is wrong rather than this one sign-in.
 SETUP_ERRORS = frozenset(
-    {"invalid_client_id", "bad_client_secret", "bad_redirect_uri", "invalid_grant_type"}
+    {
+        "invalid_client",
+        "invalid_client_id",
+        "bad_client_secret",
+        "bad_redirect_uri",
+        "invalid_grant_type",
+    }
 )
 
 

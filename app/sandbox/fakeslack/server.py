@@ -8,6 +8,7 @@ Every request is recorded in ``calls``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import time
@@ -18,8 +19,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from . import methods  # noqa: F401  (registers the handlers)
+from . import methods, oidc  # noqa: F401  (registers the handlers)
 from .faults import Fault, FaultInjection
+from .methods import openid
 from .registry import HANDLERS, Args, SlackError
 from .seeding import Seeding
 from .sockets import SocketMode
@@ -86,6 +88,8 @@ class FakeSlack(Seeding, FaultInjection, SocketMode):
         app.router.add_route("POST", "/upload/{file_id}", self._handle_upload)
         app.router.add_route("POST", "/response/{key}", self._handle_response_url)
         app.router.add_route("GET", "/link/", self._handle_socket)
+        # Sign in with Slack's pages and keys
+        oidc.add_routes(app.router, self.state.openid, self.state.users)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -132,6 +136,8 @@ class FakeSlack(Seeding, FaultInjection, SocketMode):
     bookmarks = property(lambda self: self.state.bookmarks)
     users = property(lambda self: self.state.users)
     usergroups = property(lambda self: self.state.usergroups)
+    # Sign in with Slack: register_app, sign_in_as, add_outsider (see oidc.py).
+    openid = property(lambda self: self.state.openid)
 
     @property
     def granted_scopes(self) -> set[str] | None:
@@ -177,6 +183,8 @@ class FakeSlack(Seeding, FaultInjection, SocketMode):
         except ValueError:
             return self._json(call, {"ok": False, "error": "invalid_form_data"})
         call.args = args
+        if method in openid.METHODS:  # Sign in with Slack's: outside the reference (openid.py)
+            return self._answer_openid(method, args, token, call)
         if method not in HANDLERS:
             return self._json(call, {"ok": False, "error": "unknown_method"}, status=404)
         retry_after = self.tiers.arrived(method, args, token, call.at)
@@ -219,6 +227,18 @@ class FakeSlack(Seeding, FaultInjection, SocketMode):
         granted = self.state.granted_scopes
         scopes = None if granted is None else {"x-oauth-scopes": ",".join(sorted(granted))}
         return self._json(call, body, headers=scopes)
+
+    def _answer_openid(
+        self, method: str, args: Args, token: str | None, call: Call
+    ) -> web.StreamResponse:
+        try:
+            body = {"ok": True, **openid.METHODS[method](self.state, args, token)}
+        except SlackError as exc:
+            if exc.code not in openid.ERRORS[method] | GENERIC_ERRORS:
+                self.violations.append(f"{method} raised undeclared error {exc.code!r}")
+                return self._text(call, 500, f"fakeslack violation: {exc.code}")
+            body = {"ok": False, "error": exc.code}
+        return self._json(call, body)
 
     def _check_auth(self, token: str | None, method: str = "") -> None:
         if not token:
@@ -343,4 +363,9 @@ async def _parse_args(request: web.Request) -> tuple[Args, str | None]:
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         token = auth[len("Bearer ") :].strip()
+    elif auth.startswith("Basic "):  # client_secret_basic (openid.connect.token)
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            client_id, _, secret = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", secret)
     return args, token

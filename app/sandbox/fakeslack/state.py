@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import SlackError
+from .oidc import OidcProvider
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "B0001"
@@ -18,6 +19,7 @@ TEAM_ID = "T0001"
 APP_ID = "A0001"
 BOT_NAME = "incident-bot"
 TEAM_DOMAIN = "fake"
+TEAM_NAME = "Fake Team"
 WORKSPACE_URL = f"https://{TEAM_DOMAIN}.slack.com/"
 
 
@@ -174,6 +176,8 @@ class SlackState:
         self.granted_scopes: set[str] | None = None
         self.base_url = ""  # "http://127.0.0.1:PORT", set once the server listens
         self.trigger_ttl = 3.0
+        # Sign in with Slack's provider (oidc.py): its apps, people elsewhere, codes and key.
+        self.openid = OidcProvider(TEAM_ID, TEAM_NAME)
         self.clear()
 
     def clear(self) -> None:
