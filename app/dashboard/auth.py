@@ -350,8 +350,12 @@ def _callback_url(bot: BotContext) -> str:
 
 
 def _same_origin(bot: BotContext, request: Request) -> bool:
-    """A form posted from another site is refused: its Origin, when the browser sends one,
-    is neither PUBLIC_URL's nor the Host the request came to."""
+    """A form posted from another site is refused. Browsers say where a request comes from in
+    Sec-Fetch-Site; without it, an Origin, when sent, must be PUBLIC_URL's or the Host the
+    request came to ("null", an opaque origin, is refused)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return True

@@ -70,7 +70,7 @@ def render(
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         f"<title>Sign in · Incident dashboard</title><style>{STYLE}</style></head>"
         f"<body><main>{''.join(parts)}</main></body></html>"
     )
