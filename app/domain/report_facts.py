@@ -56,7 +56,6 @@ READ_KINDS: tuple[str, ...] = (
     Kind.PAGED,
     Kind.ACKNOWLEDGED,
     Kind.SEVERITY_CHANGED,
-    Kind.DECLARED,
 )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,24 +31,23 @@ log = logging.getLogger(__name__)
 
 
 class _Snapshots:
-    """Policy.from_snapshot once per distinct snapshot (most incidents share a few)."""
+    """Policy.from_snapshot once per distinct snapshot text (most incidents share a few)."""
 
     def __init__(self, current: Policy) -> None:
         self.current = current
         self.parsed: dict[str, Policy] = {}
 
-    def policy(self, snapshot: dict[str, Any], public_id: str) -> Policy:
-        key = json.dumps(snapshot, sort_keys=True, default=str)
-        found = self.parsed.get(key)
+    def policy(self, text: str, public_id: str) -> Policy:
+        found = self.parsed.get(text)
         if found is None:
             try:
-                found = Policy.from_snapshot(snapshot)
-            except PolicyError:
+                found = Policy.from_snapshot(json.loads(text))
+            except (PolicyError, ValueError, TypeError):
                 log.warning(
                     "policy snapshot of %s is unreadable; using the current policy", public_id
                 )
                 found = self.current
-            self.parsed[key] = found
+            self.parsed[text] = found
         return found
 
 
@@ -62,7 +60,7 @@ def facts_of(rows: store.PeriodRows, current: Policy) -> list[IncidentFacts]:
             severity=row.severity,
             status=row.status,
             started_at=row.started_at,
-            policy=snapshots.policy(row.policy_snapshot, row.public_id),
+            policy=snapshots.policy(row.snapshot_text, row.public_id),
             acknowledged_at=row.acknowledged_at,
             resolved_at=row.resolved_at,
             review_held_at=row.review_held_at,
