@@ -1,6 +1,6 @@
 """Who may see which incident on the web pages (app.services.visibility): a private incident
 only its channel's members, never the static token's holder, nobody when it has no channel,
-and nobody when Slack cannot say who is in the channel."""
+and nobody when Slack cannot say who is in the channel; and the dashboard's pages keep to it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.services.visibility import can_see, visible
 from app.store.models import Incident
+from tests.dashboard_door import SIGN_IN, browser, sign_in_with_slack, sign_in_with_token, trust
 from tests.running import declare, join
 
 TOKEN_VIEWER = None
@@ -94,3 +95,27 @@ async def test_a_private_incident_without_a_channel_is_seen_by_nobody(bot: BotCo
     )
     for viewer in ("UREPORTER", "UOTHER", TOKEN_VIEWER):
         assert not await can_see(bot, viewer, incident), viewer
+
+
+@pytest.mark.settings(**SIGN_IN)
+async def test_the_dashboards_pages_show_a_private_incident_only_to_its_channels_members(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    trust(fake_slack, clock)
+    secret = await declare(slack, fake_slack, bot, title="Leaked table", visibility="private")
+    public = await declare(slack, fake_slack, bot, title="Slow search")
+    page = f"/dashboard/incidents/{secret.public_id}"
+    async with browser(bot) as member, browser(bot) as other, browser(bot) as token:
+        await sign_in_with_slack(member, fake_slack, "UREPORTER")
+        await sign_in_with_slack(other, fake_slack, "UOTHER")
+        await sign_in_with_token(token)
+        shown = await member.get(page)
+        assert shown.status_code == 200 and "Leaked table" in shown.text
+        for outsider in (other, token):
+            assert "Leaked table" not in (await outsider.get(page)).text
+            board = await outsider.get("/dashboard")
+            assert board.status_code == 200
+            assert "Slow search" in board.text and "Leaked table" not in board.text
+            assert secret.public_id not in board.text
+        assert "Leaked table" in (await member.get("/dashboard")).text
+        assert public.public_id in (await member.get("/dashboard")).text
