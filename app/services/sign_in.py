@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import aiohttp
+import httpx
 import jwt
 from slack_sdk.errors import SlackApiError
 
@@ -247,15 +247,12 @@ class SlackSignIn:
     async def _fetch_keys(self) -> dict[str, jwt.PyJWK]:
         url = keys_endpoint(self._ctx.settings)
         try:
-            timeout = aiohttp.ClientTimeout(total=KEYS_TIMEOUT)
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as http,
-                http.get(url, headers={"accept": "application/json"}) as response,
-            ):
+            async with httpx.AsyncClient(timeout=KEYS_TIMEOUT) as http:
+                response = await http.get(url, headers={"accept": "application/json"})
                 response.raise_for_status()
-                document = json.loads(await response.text())
+                document = json.loads(response.text)
             keys = jwt.PyJWKSet.from_dict(document).keys
-        except (aiohttp.ClientError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
+        except (httpx.HTTPError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
             log.warning("Sign in with Slack: could not read the keys at %s (%s)", url, exc)
             raise SignInRefused("unavailable", f"keys: {type(exc).__name__}") from exc
         return {str(key.key_id): key for key in keys if key.key_id}
