@@ -32,7 +32,7 @@ from app.services.engine import run_due_steps
 from app.services.statuspage_sync import STATUSPAGE
 from app.store.models import Incident, ScheduledStep, StatusPost, StepStatus
 from tests.conftest import clean, make_settings
-from tests.running import declare, entries, posts_to
+from tests.running import declare, entries, posts_to, resolve
 from tests.statuspage_posts import publish
 
 POLICY = Path(__file__).parent / "policies" / "statuspage.yml"
@@ -135,7 +135,8 @@ async def test_posts_create_update_and_resolve_one_statuspage_incident_with_its_
     assert statuses(statuspage) == {API: "operational", PAYMENTS: "major_outage"}
 
     clock.advance(timedelta(minutes=30))
-    await publish(slack, fake_slack, bot, incident, "[payments operational resolved] Fixed.")
+    await resolve(slack, fake_slack, bot, incident, resolution="Failed over")
+    await publish(slack, fake_slack, bot, incident, "Fixed.")  # proposed: resolved, operational
     await steps(bot, clock)
     assert remote.status == "resolved" and remote.resolved_at == clock.now().isoformat()
     assert statuses(statuspage) == {API: "operational", PAYMENTS: "operational"}
