@@ -115,7 +115,8 @@ async def test_posts_create_update_and_resolve_one_statuspage_incident_with_its_
     )
     await steps(bot, clock)
     [remote] = statuspage.incidents
-    assert remote.name == f"{incident.public_id}: Checkout <b>down</b>"
+    # Named as /status names it: a public page never shows the internal title.
+    assert remote.name == f"{incident.public_id}: Partial outage · API, Payments, E-mail delivery"
     assert remote.metadata == {"incident_bot": {"incident": incident.public_id}}
     assert remote.status == "investigating" and remote.bodies == ["Payments fail."]
     assert remote.impact_override == "major" and remote.updates[0].deliver_notifications

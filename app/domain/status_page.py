@@ -78,6 +78,13 @@ class Choices:
     phase: str | None = None
 
 
+def public_name(state: str, services: Sequence[str]) -> str:
+    """How the public sees an incident: what it does and to what ("Partial outage · Payments"),
+    never its internal title."""
+    label = state_label(state) if state != "operational" else "Service notice"
+    return f"{label} · {', '.join(services)}" if services else label
+
+
 def state_label(state: str) -> str:
     return _STATE_LABELS.get(state, state.replace("_", " ").capitalize())
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.context import BotContext
-from app.domain.status_page import banner, phase_label, state_label, worst
+from app.domain.status_page import banner, phase_label, public_name, state_label, worst
 from app.services import visibility
 from app.store import status_posts as posts
 from app.store.models import Incident, StatusPost
@@ -130,7 +130,6 @@ def _public(
     names = {s.key: s.name for s in bot.policy.services}
     services = list(dict.fromkeys(names.get(k, k) for p in its_posts for k in p.services))
     state = worst(p.impact for p in its_posts)
-    label = state_label(state) if state != "operational" else "Service notice"
     updates = [
         PublicUpdate(p.phase, p.message, p.impact, p.published_at or p.drafted_at)
         for p in reversed(its_posts)
@@ -140,7 +139,7 @@ def _public(
         ended = updates[0].at if its_posts[-1].phase == "resolved" else incident.resolved_at
     return PublicIncident(
         ref=its_posts[0].id,
-        name=f"{label} · {', '.join(services)}" if services else label,
+        name=public_name(state, services),
         state=state,
         services=services,
         updates=updates,

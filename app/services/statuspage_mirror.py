@@ -2,10 +2,10 @@
 without doubling anything (the `statuspage` step's work; `statuspage_sync` runs it).
 
 An incident's posts are mirrored in order onto one Statuspage incident: the first creates it
-(named `INC-…: <title>`, or the services' names for a private incident, with the bot's marker in
-its metadata), each later one is an update of it (status, body, the services' components at the
-post's impact), and a resolved post resolves it with every component it touched back to
-operational.
+(named as the bot's own /status page names it, "INC-…: Partial outage · Payments": a public
+page never shows the internal title; with the bot's marker in its metadata), each later one is
+an update of it (status, body, the services' components at the post's impact), and a resolved
+post resolves it with every component it touched back to operational.
 
 A lost answer is looked for before anything is done again. The post is marked `pending` (saved)
 before each call, so a retry knows an earlier try may have reached Statuspage. Before creating,
@@ -34,6 +34,7 @@ from app.channels.statuspage import (
 from app.context import BotContext
 from app.domain.policy import Policy
 from app.domain.policy.reporting import SERVICE_STATES
+from app.domain.status_page import public_name
 from app.services.engine import StepRun
 from app.store.models import Incident, StatusPost
 
@@ -82,10 +83,6 @@ def service_names(ctx: BotContext, keys: Sequence[str]) -> list[str]:
 def fields_for(run: StepRun, post: StatusPost, earlier: Sequence[StatusPost]) -> dict[str, Any]:
     """The Statuspage incident's fields once `post` is applied, `earlier` posts before it."""
     ctx, incident = run.ctx, run.incident
-    if incident.private:
-        label = ", ".join(service_names(ctx, post.services)) or "Service disruption"
-    else:
-        label = incident.title
     touched = components_of(ctx, run.policy, [key for p in earlier for key in p.services])
     mine = components_of(ctx, run.policy, post.services)
     every = list(dict.fromkeys([*mine, *touched]))
@@ -96,6 +93,10 @@ def fields_for(run: StepRun, post: StatusPost, earlier: Sequence[StatusPost]) ->
         statuses = {c: impact if c in mine else "operational" for c in every}
     impacts = [p.impact for p in [*earlier, post] if p.impact in IMPACT]
     worst = max(impacts, key=SERVICE_STATES.index, default="operational")
+    named = list(
+        dict.fromkeys(service_names(ctx, [k for p in [*earlier, post] for k in p.services]))
+    )
+    label = public_name(worst, named)
     fields: dict[str, Any] = {
         "name": clip(f"{incident.public_id}: {label}", NAME_MAX),
         "status": post.phase,
