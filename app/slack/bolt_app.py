@@ -155,7 +155,7 @@ def subcommands() -> Registry:
             ),
             Subcommand(
                 "statuspage",
-                'statuspage [services state phase] message',
+                "statuspage [services state phase] message",
                 "Preview an update for the public status page, then publish it.",
                 statuspage.statuspage_command,
             ),
