@@ -289,3 +289,36 @@ def test_a_port_in_use_is_one_line_naming_the_fix_and_exit_2(tmp_path: Path) -> 
     assert done.stderr.strip().splitlines() == [
         f"incident-bot: port {port} is in use: stop what listens there or pick another with --port"
     ]
+
+
+async def test_the_demo_serves_its_dashboard_behind_sign_in_with_slack_and_its_status_page(
+    demo: Demo,
+) -> None:
+    title = "Checkout <b>fails</b>"
+    async with httpx.AsyncClient(base_url=demo.url) as http:
+        await declare_in_demo(demo, http, title, "P1")
+        # The sidebar's link leads to the bot's dashboard, which asks who you are first.
+        opened = await http.get("open/dashboard", follow_redirects=True)
+        assert opened.status_code == 200 and str(opened.url).startswith(demo.bot_url)
+        assert "/dashboard/login" in str(opened.url) and "Sign in with Slack" in opened.text
+        status = await http.get("open/status", follow_redirects=True)
+        assert status.status_code == 200 and str(status.url) == f"{demo.bot_url}/status"
+        for service in ("API", "Payments", "E-mail delivery", "Web app"):
+            assert service in status.text
+        assert (await http.get("open/nothing")).status_code == 404
+    # Sign in with Slack, against the fake Slack's OpenID provider, as the reporter.
+    async with httpx.AsyncClient(base_url=demo.bot_url) as browser:
+        start = await browser.get("/dashboard/auth/slack", params={"next": "/dashboard"})
+        assert start.status_code == 303
+        demo.fake.openid.sign_in_as("UREPORTER")
+        async with httpx.AsyncClient() as at_slack:
+            back = await at_slack.get(start.headers["location"])
+        assert back.status_code == 302
+        landed = await browser.get(back.headers["location"], follow_redirects=True)
+        assert landed.status_code == 200 and str(landed.url) == f"{demo.bot_url}/dashboard"
+        assert html.escape(title) in landed.text and "<b>fails</b>" not in landed.text
+    # The run's token opens it too.
+    async with httpx.AsyncClient() as browser:
+        board = await browser.get(demo.dashboard_url, follow_redirects=True)
+        assert board.status_code == 200 and "token=" not in str(board.url)
+        assert html.escape(title) in board.text

@@ -70,18 +70,32 @@ ACTS: dict[str, Act] = {
 
 CLIENT = web.AppKey("client", DemoClient)
 WORKSPACE = web.AppKey("workspace", Workspace)
+LINKS = web.AppKey("links", dict)
 
 
-def create_page_app(client: DemoClient, workspace: Workspace) -> web.Application:
+def create_page_app(
+    client: DemoClient, workspace: Workspace, links: dict[str, str] | None = None
+) -> web.Application:
+    """The page; `links` are the bot's own pages (dashboard, status) its sidebar opens."""
     app = web.Application(client_max_size=1024 * 1024)
     app[CLIENT] = client
     app[WORKSPACE] = workspace
+    app[LINKS] = dict(links or {})
     app.router.add_get("/", _index)
     app.router.add_get("/static/{name}", _asset)
     app.router.add_get("/api/state", _state)
     app.router.add_post("/api/{action}", _act)
     app.router.add_get("/files/{file_id}", _download)
+    app.router.add_get("/open/{page}", _open)
     return app
+
+
+async def _open(request: web.Request) -> web.StreamResponse:
+    """The sidebar's links to the bot's own pages, which run on the bot's port."""
+    target = request.app[LINKS].get(request.match_info["page"])
+    if target is None:
+        raise web.HTTPNotFound(text="no such page in this demo")
+    raise web.HTTPFound(target)
 
 
 async def _index(_request: web.Request) -> web.StreamResponse:

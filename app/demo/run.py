@@ -13,6 +13,10 @@ One process, one event loop, four servers on 127.0.0.1:
   ticket links on the summary open;
 - the page (app.demo.page) on `--port` (3000): what a visitor sees and clicks.
 
+The bot also serves its dashboard (`/dashboard`: Sign in with Slack against the fake Slack's
+OpenID provider, where you pick who you are, or the run's made-up DASHBOARD_TOKEN) and its
+public status page (`/status`, the demo policy's services); the page links both.
+
 Nothing needs configuring and nothing leaves the machine: the token, signing secret and Jira
 API token are made up for the run, and the environment's settings are not read (no
 DATABASE_URL surprise).
@@ -24,6 +28,7 @@ import asyncio
 import contextlib
 import secrets
 import signal
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -53,6 +58,7 @@ DEMO_POLICY = Path(__file__).resolve().parent / "policy.yml"
 ENV_PREFIX = "INCIDENT_BOT_DEMO_UNUSED_"
 TICK_SECONDS = 1.0
 DEMO_PROJECT = "DEMO"
+DEMO_CLIENT_ID = "1000000000.2000000000"  # the demo app's, on the fake Slack's OpenID provider
 JIRA_PRIORITIES = ("Highest", "High", "Medium", "Low", "Lowest")  # a new Jira site's
 
 
@@ -66,10 +72,20 @@ class Demo:
     client: DemoClient
     workspace: Workspace
     jira: FakeJira
+    dashboard_token: str
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard, signed in with the run's token (public incidents only)."""
+        return f"{self.bot_url}/dashboard?token={self.dashboard_token}"
 
 
 def demo_settings(
-    fake: FakeSlack, database_url: str, incidents_channel: str, jira: FakeJira
+    fake: FakeSlack,
+    database_url: str,
+    incidents_channel: str,
+    jira: FakeJira,
+    bot_url: str = "http://127.0.0.1:3001",
 ) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -85,7 +101,21 @@ def demo_settings(
         jira_url=jira.base_url,
         jira_email=jira.email,
         jira_api_token=jira.token,
+        public_url=bot_url,
+        slack_client_id=DEMO_CLIENT_ID,
+        slack_client_secret=secrets.token_hex(16),
+        dashboard_token=secrets.token_hex(16),
+        status_page=True,
     )
+
+
+def _free_port() -> int:
+    """A port nothing listens on now: the bot's address must be known before it starts (Sign
+    in with Slack sends the browser back to it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def seed_jira(jira: FakeJira, policy: Policy, slack: FakeSlack, workspace: Workspace) -> None:
@@ -144,9 +174,15 @@ async def running_demo(
         jira = FakeJira("cloud", token=f"demo-{secrets.token_hex(8)}")
         seed_jira(jira, policy, fake, workspace)
         await jira.start()
-        settings = demo_settings(fake, database_url, workspace.incidents, jira)
+        bot_port = _free_port()
+        bot_url = f"http://127.0.0.1:{bot_port}"
+        settings = demo_settings(fake, database_url, workspace.incidents, jira, bot_url)
+        assert settings.slack_client_secret is not None and settings.dashboard_token is not None
+        fake.openid.register_app(
+            DEMO_CLIENT_ID, settings.slack_client_secret, [f"{bot_url}/dashboard/auth/callback"]
+        )
         bot = wiring.build(settings, policy)
-        server = _QuietServer(http_config(create_web_app(bot), settings, "127.0.0.1", 0))
+        server = _QuietServer(http_config(create_web_app(bot), settings, "127.0.0.1", bot_port))
         serving = asyncio.create_task(server.serve(), name="demo bot")
         sender: SlackSender | None = None
         runner: web.AppRunner | None = None
@@ -156,11 +192,11 @@ async def running_demo(
                     serving.result()
                     raise RuntimeError("the bot stopped before it started")
                 await asyncio.sleep(0.01)
-            bot_port = server.servers[0].sockets[0].getsockname()[1]
-            bot_url = f"http://127.0.0.1:{bot_port}"
             sender = SlackSender(bot_url, settings.slack_signing_secret, fake)
             client = DemoClient(fake, sender)
-            runner = web.AppRunner(create_page_app(client, workspace), access_log=None)
+            links = {"dashboard": f"{bot_url}/dashboard", "status": f"{bot_url}/status"}
+            page = create_page_app(client, workspace, links)
+            runner = web.AppRunner(page, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", port)
             await site.start()
@@ -174,6 +210,7 @@ async def running_demo(
                 client=client,
                 workspace=workspace,
                 jira=jira,
+                dashboard_token=settings.dashboard_token,
             )
         finally:
             if runner is not None:
@@ -204,6 +241,11 @@ async def serve_demo(
             print(f"Tickets open in a fake Jira at {jira} (each at {jira}/browse/KEY)", flush=True)
         else:
             print(f"A fake Jira runs at {jira}; this policy opens no tickets there", flush=True)
+        print(
+            f"Dashboard: {demo.bot_url}/dashboard (Sign in with Slack: pick who you are), or "
+            f"{demo.dashboard_url} (public incidents only); status page: {demo.bot_url}/status",
+            flush=True,
+        )
         print(
             "Try: type /incident declare in #general, tick an impact and press Declare; then "
             "switch 'You are' to omar (on-call) and press Acknowledge in his DM.",
