@@ -322,3 +322,47 @@ async def test_the_demo_serves_its_dashboard_behind_sign_in_with_slack_and_its_s
         board = await browser.get(demo.dashboard_url, follow_redirects=True)
         assert board.status_code == 200 and "token=" not in str(board.url)
         assert html.escape(title) in board.text
+
+
+async def test_a_status_update_previewed_in_the_demo_is_published_with_its_button(
+    demo: Demo,
+) -> None:
+    async with httpx.AsyncClient(base_url=demo.url) as http:
+        channel = await declare_in_demo(demo, http, "Gateway 7 times out", "P1")
+        line = "/incident statuspage [payments] Card payments fail; we are on it."
+        answer = await act(http, "command", user="UREPORTER", channel=channel, text=line)
+        assert answer.status_code == 200, answer.text
+
+        def preview() -> dict[str, Any] | None:
+            return next((m for m in demo.client.shown("UREPORTER", channel) if m.blocks), None)
+
+        shown = await until("the preview", preview)
+        [(block_id, button)] = [
+            (block["block_id"], element)
+            for block in shown.blocks
+            for element in block.get("elements", [])
+            if element.get("action_id") == "statuspage_publish"
+        ]
+        pressed = await act(
+            http,
+            "click",
+            user="UREPORTER",
+            channel=channel,
+            ts=shown.ts,
+            action_id=button["action_id"],
+            block_id=block_id,
+        )
+        assert pressed.status_code == 200, pressed.text
+        # The preview is replaced in place by what happened, as Slack's response_url does.
+        await until(
+            "the preview replaced",
+            lambda: any(
+                "Published" in m.text and m.ts == shown.ts
+                for m in demo.client.shown("UREPORTER", channel)
+            ),
+        )
+        async with httpx.AsyncClient() as visitor:
+            page = await visitor.get(f"{demo.bot_url}/status")
+        assert "Card payments fail; we are on it." in page.text, page.text
+        assert "Gateway 7" not in page.text
+    assert demo.fake.violations == []

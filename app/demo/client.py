@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import httpx
 
 from app.sandbox import builders as build
+from app.sandbox import ephemeral as on_ephemeral
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.fakeslack.state import BOT_USER_ID
 from app.sandbox.sender import FORM, SlackSender
@@ -58,6 +59,7 @@ class DemoClient:
         self.ephemerals: list[Ephemeral] = []
         self._trigger_owner: dict[str, str] = {}  # trigger id -> user
         self._response_urls: dict[str, tuple[str, str]] = {}  # key -> (user, channel)
+        self._clicked_ephemerals: dict[str, str] = {}  # response_url key -> the ephemeral's ts
         self._modals: dict[str, list[str]] = {}  # user -> open view ids, top last
         self._seen_calls = 0
         self._seen_ephemerals = 0
@@ -114,7 +116,7 @@ class DemoClient:
         """A person uses a button, checkbox or select of a message the bot posted."""
         message = self.fake.state.find_message(channel, ts)
         if message is None:
-            raise Refused("That message is gone.")
+            return await self._click_ephemeral(user, channel, ts, action_id, block_id)
         payload = self._built(
             build.block_actions_on_message,
             self.fake,
@@ -125,6 +127,31 @@ class DemoClient:
             block_id=block_id,
         )
         self._owned(user, channel, payload["trigger_id"], payload["response_url"])
+        self._answer(await self.sender.interaction(payload))
+        return Outcome()
+
+    async def _click_ephemeral(
+        self, user: str, channel: str, ts: str, action_id: str, block_id: str
+    ) -> Outcome:
+        """A button on an answer only `user` sees: Slack sends no copy of the message, and the
+        bot answers through the payload's response_url (replacing it, as in Slack)."""
+        shown = next(
+            (e for e in self.shown(user, channel) if e.ts == ts),
+            None,
+        )
+        if shown is None:
+            raise Refused("That message is gone.")
+        message = on_ephemeral.Ephemeral(channel, user, ts, shown.text, shown.blocks)
+        payload = self._built(
+            on_ephemeral.block_actions_on_ephemeral,
+            self.fake,
+            message,
+            action_id,
+            user_id=user,
+            block_id=block_id,
+        )
+        self._owned(user, channel, payload["trigger_id"], payload["response_url"])
+        self._clicked_ephemerals[payload["response_url"].rsplit("/", 1)[-1]] = ts
         self._answer(await self.sender.interaction(payload))
         return Outcome()
 
@@ -197,9 +224,10 @@ class DemoClient:
                         stack.clear()
                     stack.append(str(call.response["view"]["id"]))
             elif call.method == "response_url" and call.status == 200:
-                user, channel = self._response_urls.get(str(call.args.get("key")), ("", ""))
+                key = str(call.args.get("key"))
+                user, channel = self._response_urls.get(key, ("", ""))
                 if user:
-                    self._show(user, channel, call.args)
+                    self._show(user, channel, call.args, replacing=self._replaced(key, call.args))
         ephemerals = self.fake.ephemerals
         for posted in ephemerals[self._seen_ephemerals :]:
             self._show(str(posted.get("user")), str(posted.get("channel")), posted)
@@ -216,13 +244,24 @@ class DemoClient:
         if view_id in stack:
             del stack[stack.index(view_id) :]
 
-    def _show(self, user: str, channel: str, body: Mapping[str, Any]) -> None:
+    def _replaced(self, key: str, body: Mapping[str, Any]) -> str | None:
+        """The ts of the ephemeral a response_url answer replaces (`replace_original`)."""
+        replace = body.get("replace_original") in (True, "true")
+        return self._clicked_ephemerals.get(key) if replace else None
+
+    def _show(
+        self, user: str, channel: str, body: Mapping[str, Any], replacing: str | None = None
+    ) -> None:
         blocks = body.get("blocks")
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
-        self.ephemerals.append(
-            Ephemeral(user, channel, str(body.get("text") or ""), list(blocks or []))
-        )
+        shown = Ephemeral(user, channel, str(body.get("text") or ""), list(blocks or []))
+        for index, earlier in enumerate(self.ephemerals):
+            if replacing is not None and earlier.ts == replacing:
+                shown.ts = earlier.ts  # in place, where it was
+                self.ephemerals[index] = shown
+                return
+        self.ephemerals.append(shown)
 
     def _channel(self, channel_id: str) -> Any:
         room = self.fake.channels.get(channel_id)

@@ -112,7 +112,6 @@ function drawMessages(state) {
     names: names(state), people: state.people,
     channels: state.conversations.filter((c) => c.kind !== "dm"), surface: "message",
     act: (block, element, selected) => {
-      if (message.ephemeral) return toast("This demo cannot use buttons of an ephemeral message.");
       return api("click", { channel: state.channel, ts: message.ts, action_id: element.action_id,
         block_id: block.block_id, selected });
     },

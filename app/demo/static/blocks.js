@@ -127,6 +127,13 @@ function options(element) {
 
 // ctx: {names, people, channels, surface: "message"|"modal", act(block, element, selected),
 //       entered: {block_id: value} (modal only), errors}
+// A button's `confirm` dialog, as Slack shows it before sending the click.
+function confirmed(dialog) {
+  if (!dialog) return true;
+  const words = [plain(dialog.title), plain(dialog.text)].filter(Boolean).join("\n\n");
+  return window.confirm(words);
+}
+
 function renderElement(block, element, ctx) {
   const act = (selected) => ctx.act(block, element, selected);
   const id = `${block.block_id}.${element.action_id}`;
@@ -135,7 +142,7 @@ function renderElement(block, element, ctx) {
     case "button":
       return el("button", {
         type: "button", class: `btn ${element.style || ""}`, "data-action": element.action_id,
-        onclick: () => act(undefined),
+        onclick: () => confirmed(element.confirm) && act(undefined),
       }, plain(element.text));
     case "image":
       return el("img", { class: "accessory-image", src: element.image_url, alt: element.alt_text });
