@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 
 from app.context import BotContext
-from app.sandbox.ephemeral import Ephemeral, block_actions_on_ephemeral, shown
+from app.sandbox.ephemeral import Ephemeral, block_actions_on_ephemeral, replaced, shown
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.store.models import Incident, StatusPost
@@ -91,11 +91,13 @@ async def press(
 async def click(
     slack: SlackSender, fake: FakeSlack, bot: BotContext, preview: Ephemeral, name: str
 ) -> dict[str, Any]:
-    """Press `name` on the preview; what replaced it (the response_url post)."""
+    """Press `name` on the preview; what replaced it (the response_url post, its blocks ones
+    Slack would show)."""
     before = len(fake.responses)
     await press(slack, bot, payload(fake, preview, name))
     await bot.tasks.drain()
     assert len(fake.responses) == before + 1, fake.responses[before:]
+    replaced(preview, fake.responses[-1])  # NotShown if Slack would refuse it
     return fake.responses[-1]
 
 

@@ -5,22 +5,36 @@ Slack sends when they press one of its buttons.
 Slack keeps no copy of an ephemeral message that anyone could fetch, so the fake does not
 either: the test holds what the bot answered (`shown`) and clicks on that. The payload is the
 one Slack documents for a message button, with the container marked `is_ephemeral: true` and
-no `message` (Slack does not send an ephemeral message back); answers go through its fresh
-`response_url` (`replace_original` replaces the ephemeral, as in Slack).
+no `message` (Slack does not send an ephemeral message back: bolt-python's own ephemeral
+block_actions fixtures have none); answers go through its fresh `response_url`
+(`replace_original` replaces the ephemeral, as in Slack: `replaced`).
+
+Slack shows neither a command's answer nor a response_url post whose blocks it would refuse
+(`invalid_blocks`), so `shown` and `replaced` run them through the fake's Block Kit checks;
+it gives a block without a `block_id` a generated one, as the click then reports it.
 """
 
 from __future__ import annotations
 
+import copy
+import secrets
+import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.sandbox.elements import action, find_element, state_values
-from app.sandbox.fakeslack import FakeSlack
+from app.sandbox.fakeslack import FakeSlack, blockkit
 from app.sandbox.fakeslack.state import APP_ID
 from app.sandbox.identity import VERIFICATION_TOKEN, NotOffered, response_url, team, user
 
-__all__ = ["Ephemeral", "block_actions_on_ephemeral", "shown"]
+__all__ = ["Ephemeral", "NotShown", "block_actions_on_ephemeral", "replaced", "shown"]
+
+_BLOCK_ID_CHARS = string.ascii_letters + string.digits
+
+
+class NotShown(ValueError):
+    """Slack would not show this answer (its blocks are refused, or it has no content)."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +55,37 @@ def shown(
     `response_type: ephemeral`) as `user_id` sees it in `channel_id`."""
     if answer.get("response_type") != "ephemeral":
         raise NotOffered("only an ephemeral answer is shown to one person")
+    text, blocks = _content(answer)
     return Ephemeral(
-        channel_id=channel_id,
-        user_id=user_id,
-        ts=fake.state.new_ts(),
-        text=str(answer.get("text") or ""),
-        blocks=list(answer.get("blocks") or []),
+        channel_id=channel_id, user_id=user_id, ts=fake.state.new_ts(), text=text, blocks=blocks
     )
+
+
+def replaced(message: Ephemeral, answer: Mapping[str, Any]) -> Ephemeral | None:
+    """`message` after a response_url post `answer` made on a click on it: the new content in
+    its place with `replace_original`, gone (None) with `delete_original`, else unchanged (the
+    answer is then a new message of its own)."""
+    if answer.get("delete_original") in (True, "true"):
+        return None
+    if answer.get("replace_original") not in (True, "true"):
+        return message
+    text, blocks = _content(answer)
+    return replace(message, text=text, blocks=blocks)
+
+
+def _content(answer: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The text and blocks of an answer as Slack shows them, or NotShown."""
+    text = str(answer.get("text") or "")
+    blocks = copy.deepcopy(list(answer.get("blocks") or []))
+    if not text and not blocks:
+        raise NotShown("an answer needs text or blocks (Slack: no_text)")
+    problems = blockkit.message_problems(blocks)
+    if problems:
+        raise NotShown(f"Slack would refuse these blocks (invalid_blocks): {problems}")
+    for block in blocks:
+        if isinstance(block, dict) and not block.get("block_id"):
+            block["block_id"] = "".join(secrets.choice(_BLOCK_ID_CHARS) for _ in range(5))
+    return text, blocks
 
 
 def block_actions_on_ephemeral(
