@@ -126,9 +126,10 @@ async def test_the_scheduler_takes_over_a_dead_workers_page_once_it_misses_its_b
         await real.engine.dispose()
 
 
-# A 2 s lease (its handler's deadline a share of it, pushed back at every renewal): a 1 s one
-# left a loaded machine's half-second stall between two renewals enough to stop the handler.
-@pytest.mark.settings(lease_seconds=2, worker_heartbeat_seconds=0.1)
+# A 3 s lease (its handler's deadline a share of it, pushed back at every renewal): a 1 s one
+# left a loaded machine's half-second stall between two renewals enough to stop the handler,
+# and a 2 s one a PostgreSQL renewal stalled beside two suites and four helpers.
+@pytest.mark.settings(lease_seconds=3, worker_heartbeat_seconds=0.1)
 async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
     fake_slack: FakeSlack, bot: BotContext
 ) -> None:
