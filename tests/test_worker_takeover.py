@@ -140,7 +140,7 @@ async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
     try:
         incident = await open_incident(first, fake_slack)
         page = await plan_page(first, incident, first.clock.now())
-        fake_slack.latency = 1.0  # a few calls: the page takes longer than the lease
+        fake_slack.latency = 2.0  # two calls: the page takes longer than the lease
         sending = asyncio.create_task(run_due_steps(first, worker="worker-slow"))
         await until(lambda: bool(fake_slack.calls))
         taken = 0

@@ -85,8 +85,6 @@ METHOD_TIERS: dict[str, str] = {
     "files.completeUploadExternal": "t4",
     "files.getUploadURLExternal": "t4",
     "files.info": "t4",
-    "openid.connect.token": "t3",  # Sign in with Slack (the app's credentials, not the bot's)
-    "openid.connect.userInfo": "t3",
     "pins.add": "t2",
     "pins.list": "t2",
     "pins.remove": "t2",
