@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 
 from app.clock import ManualClock
 from app.context import BotContext
+from app.dashboard.sessions import SESSION_COOKIE
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.fakeslack.oidc import OidcProvider
 from app.web import create_web_app
@@ -89,3 +90,11 @@ async def sign_in_with_slack(
     fake.openid.sign_in_as(user_id)
     back = await at_slack(await start_with_slack(http, next_path))
     return await http.get(back)
+
+
+def sets_session(response: httpx.Response) -> bool:
+    """Whether `response` sets a session cookie (not one that deletes it)."""
+    return any(
+        c.startswith(f"{SESSION_COOKIE}=") and "max-age=0" not in c.lower()
+        for c in response.headers.get_list("set-cookie")
+    )

@@ -48,6 +48,8 @@ HOME = "/dashboard"
 CALLBACK_PATH = "/dashboard/auth/callback"
 TOKEN_VIEWER_NAME = "dashboard token"
 MAX_NEXT_CHARS = 1000
+MAX_CODE_CHARS = 512
+_DOT_SEGMENTS = frozenset({".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"})
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,9 @@ def safe_next(value: str | None) -> str:
         return HOME
     if not value.isprintable():
         return HOME
+    path = value.split("?", 1)[0]
+    if any(segment.lower() in _DOT_SEGMENTS for segment in path.split("/")):
+        return HOME  # /dashboard/../status is not the dashboard's
     return value
 
 
@@ -182,7 +187,7 @@ class _Door:
         if token is None or not _token_matches(self.bot, token):
             log.warning("dashboard: a sign-in with a wrong token was refused")
             return _login(self.bot, next_path, "token", status_code=401)
-        return _signed_in_as_token(self.bot, _redirect(next_path))
+        return _signed_in_as_token(self.bot, request, _redirect(next_path))
 
     async def start_slack(self, request: Request) -> Response:
         if (off := self._off(slack=True)) is not None:
@@ -198,7 +203,7 @@ class _Door:
         cookie = sign_in_signer(bot.settings).sign(
             {"state": state, "nonce": nonce, "next": next_path}, bot.clock.now() + SIGN_IN_TTL
         )
-        _set_cookie(bot, response, SIGN_IN_COOKIE, cookie, SIGN_IN_TTL.total_seconds())
+        _set_cookie(bot, request, response, SIGN_IN_COOKIE, cookie, SIGN_IN_TTL.total_seconds())
         return response
 
     async def callback(self, request: Request) -> Response:
@@ -210,14 +215,14 @@ class _Door:
         )
         next_path = safe_next(str(pending.get("next", HOME)) if pending else HOME)
         response = await _finish_slack(bot, self.slack_sign_in, request, pending, next_path)
-        response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH)  # one use, whatever happened
+        _clear_cookie(bot, request, response, SIGN_IN_COOKIE)  # one use, whatever happened
         return response
 
     async def logout(self, request: Request) -> Response:
         if not _same_origin(self.bot, request):
             return PlainTextResponse("cross-site form refused", status_code=403)
         response = _redirect(f"{HOME}/login")
-        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+        _clear_cookie(self.bot, request, response, SESSION_COOKIE)
         return response
 
 
@@ -240,6 +245,8 @@ async def _finish_slack(
     code = params.get("code")
     if not code:
         return _login(bot, next_path, "state", status_code=400)
+    if len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isprintable():
+        return _login(bot, next_path, "invalid_code", status_code=400)
     try:
         person = await slack_sign_in.finish(code, _callback_url(bot), str(pending.get("nonce")))
     except sign_in.SignInRefused as exc:
@@ -253,7 +260,7 @@ async def _finish_slack(
         {"via": "slack", "sub": person.user_id, "name": person.name, "team": person.team_id},
         bot.clock.now() + lifetime,
     )
-    _set_cookie(bot, response, SESSION_COOKIE, cookie, lifetime.total_seconds())
+    _set_cookie(bot, request, response, SESSION_COOKIE, cookie, lifetime.total_seconds())
     log.info("dashboard: %s signed in with Slack", person.user_id)
     return response
 
@@ -266,8 +273,9 @@ def _token_from_url(bot: BotContext, request: Request) -> Response:
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
     clean = request.url.path + (f"?{urlencode(kept)}" if kept else "")
     if not _token_matches(bot, token):
+        log.warning("dashboard: a sign-in with a wrong token (in an address) was refused")
         return _redirect(login_url(clean, "token"))
-    return _signed_in_as_token(bot, _redirect(safe_next(clean)))
+    return _signed_in_as_token(bot, request, _redirect(safe_next(clean)))
 
 
 def _token_matches(bot: BotContext, offered: str) -> bool:
@@ -283,19 +291,21 @@ def _token_mark(bot: BotContext, token: str) -> str:
     return hmac.new(key, b"token\n" + token.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
-def _signed_in_as_token(bot: BotContext, response: Response) -> Response:
+def _signed_in_as_token(bot: BotContext, request: Request, response: Response) -> Response:
     lifetime = session_lifetime(bot.settings)
     assert bot.settings.dashboard_token is not None
     cookie = session_signer(bot.settings).sign(
         {"via": "token", "tk": _token_mark(bot, bot.settings.dashboard_token)},
         bot.clock.now() + lifetime,
     )
-    _set_cookie(bot, response, SESSION_COOKIE, cookie, lifetime.total_seconds())
+    _set_cookie(bot, request, response, SESSION_COOKIE, cookie, lifetime.total_seconds())
     log.info("dashboard: signed in with the dashboard token")
     return response
 
 
-def _set_cookie(bot: BotContext, response: Response, name: str, value: str, age: float) -> None:
+def _set_cookie(
+    bot: BotContext, request: Request, response: Response, name: str, value: str, age: float
+) -> None:
     response.set_cookie(
         name,
         value,
@@ -303,8 +313,21 @@ def _set_cookie(bot: BotContext, response: Response, name: str, value: str, age:
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",
-        secure=secure_cookies(bot.settings),
+        secure=_secure(bot, request),
     )
+
+
+def _clear_cookie(bot: BotContext, request: Request, response: Response, name: str) -> None:
+    """`name` deleted with the attributes it was set with (a Secure cookie is only ever
+    replaced by a Secure one)."""
+    response.delete_cookie(
+        name, path=COOKIE_PATH, httponly=True, samesite="lax", secure=_secure(bot, request)
+    )
+
+
+def _secure(bot: BotContext, request: Request) -> bool:
+    """Secure when PUBLIC_URL is https, or when this request itself came over https."""
+    return secure_cookies(bot.settings) or request.url.scheme == "https"
 
 
 def _redirect(location: str) -> Response:

@@ -10,9 +10,11 @@ when:
 
 - its RS256 signature verifies with a key from Slack's JWKS (`…/openid/connect/keys`, next to
   the authorize URL; fetched on demand and kept an hour; an unknown `kid` refetches it, at most
-  once a minute);
-- `iss` is https://slack.com, `aud` our client id, `exp` in the future and `iat` not in it
-  (the injected clock, a minute's leeway), and `nonce` the one this browser was given;
+  once a minute; a failed fetch is not retried for KEYS_RETRY, so an outage of the keys costs
+  one request to Slack per KEYS_RETRY whatever the number of sign-ins);
+- `iss` is https://slack.com, `aud` exactly our client id (a list of audiences is refused:
+  OpenID Connect Core 3.1.3.7), `exp` in the future and `iat` not in it (the injected clock, a
+  minute's leeway), and `nonce` the one this browser was given;
 - `https://slack.com/team_id` is the bot's own workspace (auth.test's team_id): a member of
   another workspace is refused, whatever Slack says about them otherwise.
 
@@ -48,6 +50,7 @@ USER_CLAIM = "https://slack.com/user_id"
 LEEWAY = timedelta(seconds=60)
 KEYS_TTL = timedelta(hours=1)
 KEYS_REFETCH = timedelta(minutes=1)
+KEYS_RETRY = timedelta(seconds=10)
 KEYS_TIMEOUT = 5.0
 # Slack's answers that mean our own setup is wrong rather than this one sign-in.
 SETUP_ERRORS = frozenset(
@@ -103,6 +106,7 @@ class SlackSignIn:
         self._ctx = ctx
         self._keys: dict[str, jwt.PyJWK] = {}
         self._keys_fetched: datetime | None = None
+        self._keys_failed: datetime | None = None
         self._team_id: str | None = None
         self._lock = asyncio.Lock()
 
@@ -180,6 +184,7 @@ class SlackSignIn:
                 # exp and iat are checked below against the injected clock, not the machine's.
                 options={
                     "require": ["iss", "aud", "sub", "exp", "iat"],
+                    "strict_aud": True,
                     "verify_exp": False,
                     "verify_iat": False,
                     "verify_nbf": False,
@@ -237,8 +242,15 @@ class SlackSignIn:
             stale = fetched is None or now - fetched >= KEYS_TTL
             unknown = kid not in self._keys and (fetched is None or now - fetched >= KEYS_REFETCH)
             if stale or unknown:
-                self._keys = await self._fetch_keys()
-                self._keys_fetched = now
+                failed = self._keys_failed
+                if failed is not None and timedelta(0) <= now - failed < KEYS_RETRY:
+                    raise SignInRefused("unavailable", "keys: the last fetch failed a moment ago")
+                try:
+                    self._keys = await self._fetch_keys()
+                except SignInRefused:
+                    self._keys_failed = now
+                    raise
+                self._keys_fetched, self._keys_failed = now, None
             key = self._keys.get(kid)
         if key is None:
             raise SignInRefused("invalid_token", f"no key {kid[:40]!r} in Slack's JWKS")
@@ -251,8 +263,10 @@ class SlackSignIn:
                 response = await http.get(url, headers={"accept": "application/json"})
                 response.raise_for_status()
                 document = json.loads(response.text)
+            if not isinstance(document, dict):
+                raise ValueError("the JWKS is not a JSON object")
             keys = jwt.PyJWKSet.from_dict(document).keys
         except (httpx.HTTPError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
             log.warning("Sign in with Slack: could not read the keys at %s (%s)", url, exc)
             raise SignInRefused("unavailable", f"keys: {type(exc).__name__}") from exc
-        return {str(key.key_id): key for key in keys if key.key_id}
+        return {str(key.key_id): key for key in keys if key.key_id and key.key_type == "RSA"}

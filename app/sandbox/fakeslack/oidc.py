@@ -4,7 +4,9 @@
                                      people (or whoever ``sign_in_as`` chose, at once); then a
                                      redirect to ``redirect_uri`` with ``code`` and ``state``
     POST /openid/connect/authorize   that page's buttons
-    GET  /openid/connect/keys        the JWKS (one RS256 key, generated per fake)
+    GET  /openid/connect/keys        the JWKS (one RS256 key, generated per fake; ``rotate_key``
+                                     replaces it by a new one with a new ``kid``;
+                                     ``keys_down`` answers 503; ``keys_served`` counts)
     openid.connect.token             (Web API, methods/openid.py) code -> access_token, id_token
     openid.connect.userInfo          (Web API) the signed-in person, by that access_token
 
@@ -90,6 +92,10 @@ class OidcProvider:
     chosen: str | None = None
     # Every id_token issued, for tests that look at what the app was handed.
     issued_id_tokens: list[str] = field(default_factory=list)
+    key_id: str = KEY_ID
+    keys_down: bool = False  # the JWKS answers 503 (Slack having a bad day)
+    keys_served: int = 0  # how many times the JWKS was asked for
+    exchange_faults: list[str] = field(default_factory=list)  # errors for the next exchanges
     _key: rsa.RSAPrivateKey | None = None
 
     # --- what tests set up --------------------------------------------------------------------
@@ -103,6 +109,11 @@ class OidcProvider:
         """Someone of another workspace, who can sign in here as far as Slack is concerned."""
         self.outsiders[user_id] = Person(user_id, name or user_id.lower(), email, team_id)
 
+    def fail_next_exchange(self, error: str = "internal_error", *, times: int = 1) -> None:
+        """The next ``times`` openid.connect.token calls answer ``error`` (FakeSlack's fault
+        queue does not reach these methods: they sit outside the reference)."""
+        self.exchange_faults.extend([error] * times)
+
     def sign_in_as(self, user_id: str | None) -> None:
         """The authorize page signs this person in at once (None: show the page again)."""
         self.chosen = user_id
@@ -115,6 +126,12 @@ class OidcProvider:
             self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return self._key
 
+    def rotate_key(self) -> str:
+        """A new signing key under a new kid (Slack rotating its keys); returns the kid."""
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key_id = f"fake-slack-oidc-{secrets.token_hex(4)}"
+        return self.key_id
+
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()
         return {
@@ -123,16 +140,16 @@ class OidcProvider:
                     "kty": "RSA",
                     "alg": "RS256",
                     "use": "sig",
-                    "kid": KEY_ID,
+                    "kid": self.key_id,
                     "n": _b64_int(numbers.n),
                     "e": _b64_int(numbers.e),
                 }
             ]
         }
 
-    def sign(self, claims: dict[str, Any], *, kid: str = KEY_ID) -> str:
+    def sign(self, claims: dict[str, Any], *, kid: str | None = None) -> str:
         """An id_token with this provider's key (tests forge claims with it too)."""
-        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": kid})
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": kid or self.key_id})
 
     # --- the flow -----------------------------------------------------------------------------
 
@@ -153,6 +170,8 @@ class OidcProvider:
 
     def exchange(self, args: dict[str, Any]) -> dict[str, Any]:
         """openid.connect.token: errors named as Slack's reference names them."""
+        if self.exchange_faults:
+            raise SlackError(self.exchange_faults.pop(0))
         if args.get("grant_type") not in (None, "", "authorization_code"):
             raise SlackError("invalid_grant_type")
         app = self.apps.get(str(args.get("client_id") or ""))
@@ -231,6 +250,9 @@ def add_routes(router: web.UrlDispatcher, provider: OidcProvider, users: Users) 
         return _authorize(provider, users, params, request.method == "POST")
 
     async def keys(request: web.Request) -> web.StreamResponse:
+        provider.keys_served += 1
+        if provider.keys_down:
+            return web.Response(text="upstream unavailable", status=503)
         return web.json_response(provider.jwks())
 
     router.add_route("GET", "/openid/connect/authorize", authorize)
