@@ -8,6 +8,7 @@ crowd during an outage. Headers forbid framing, inline script and other origins.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -22,7 +23,8 @@ from app.services.status_board import Board, PublicIncident
 CACHE_SECONDS = 10
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -53,7 +55,7 @@ def routes(bot: BotContext) -> list[BaseRoute]:
             return _not_found()
         board = await status_board.board(bot)
         headers = {**_headers(), "Access-Control-Allow-Origin": "*"}
-        return JSONResponse(as_json(board), headers=headers)
+        return SafeJSONResponse(as_json(board), headers=headers)
 
     async def style(request: Request) -> Response:
         if not bot.settings.status_page:
@@ -67,6 +69,27 @@ def routes(bot: BotContext) -> list[BaseRoute]:
         Route("/status.json", data, methods=["GET", "HEAD"]),
         Route(status_html.STYLESHEET, style, methods=["GET", "HEAD"]),
     ]
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with `<`, `>`, `&` and the line separators U+2028/U+2029 written as `\\u` escapes:
+    the same data for any JSON reader, but never markup (or a script's end) to a browser or
+    an HTML page that inlines it."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        for char, escaped in _JSON_ESCAPES:
+            text = text.replace(char, escaped)
+        return text.encode("utf-8")
+
+
+_JSON_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def as_json(board: Board) -> dict[str, Any]:
