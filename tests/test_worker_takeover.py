@@ -140,16 +140,17 @@ async def test_a_live_worker_keeps_a_long_running_step_past_its_lease(
     try:
         incident = await open_incident(first, fake_slack)
         page = await plan_page(first, incident, first.clock.now())
-        fake_slack.latency = 2.0  # two calls: the page takes longer than the lease
+        fake_slack.latency = 1.6  # two calls: the page takes longer than the lease
         sending = asyncio.create_task(run_due_steps(first, worker="worker-slow"))
         await until(lambda: bool(fake_slack.calls))
-        taken = 0
+        holders = set()
         while not sending.done():
-            taken += (await run_due_steps(second)).claimed
+            await run_due_steps(second)  # it may take the steps the page plans, not the page
+            holders.add((await step(first, page)).claimed_by)
             await asyncio.sleep(0.1)
         report = sending.result()
         fake_slack.latency = 0.0
-        assert report.sent == 1 and taken == 0
+        assert report.sent == 1 and holders <= {"worker-slow"}
         # The premise: the page took longer than a lease (Slack's latency is a sleep, a floor).
         assert report.seconds > bot.settings.lease_seconds
         assert len(dms(fake_slack, "UONCALL")) == 1
