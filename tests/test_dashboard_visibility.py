@@ -54,6 +54,20 @@ async def test_a_guest_sees_only_the_incidents_whose_channel_they_are_in(
     assert await visible(bot, "UGUEST", [first, second]) == [second]
 
 
+async def test_a_deactivated_account_sees_only_what_its_channels_show_which_is_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
+) -> None:
+    """A dashboard session outlives the account it was made for: once deactivated, it is
+    treated as a guest, and a deactivated account is in no channel."""
+    fake_slack.add_user("UGONE", name="gone")
+    fake_slack.users["UGONE"].deleted = True
+    first = await declare(slack, fake_slack, bot, title="Slow search")
+    second = await declare(slack, fake_slack, bot, title="Slow checkout")
+    assert await visible(bot, "UGONE", [first, second]) == []
+    fake_slack.add_user("USTILL", name="still here")
+    assert await visible(bot, "USTILL", [first, second]) == [first, second]
+
+
 async def test_visible_keeps_the_order_and_hides_what_the_viewer_may_not_see(
     slack: SlackSender, fake_slack: FakeSlack, bot: BotContext
 ) -> None:

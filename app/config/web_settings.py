@@ -55,7 +55,7 @@ class WebSettings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("dashboard_token")
+    @field_validator("dashboard_token", "dashboard_session_secret")
     @classmethod
     def _long_token(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 16:

@@ -122,8 +122,13 @@ class Directory:
                 return frozenset(members)
 
     async def _fetch_guest(self, user_id: str) -> bool:
+        """A guest, or a deactivated account: either sees only what its channels show (a
+        deactivated one is in none), so a dashboard session outliving the account sees
+        nothing."""
         user = (await self._slack.users_info(user=user_id))["user"]
-        return bool(user.get("is_restricted") or user.get("is_ultra_restricted"))
+        return bool(
+            user.get("is_restricted") or user.get("is_ultra_restricted") or user.get("deleted")
+        )
 
 
 def _remember(cache: OrderedDict[str, _Entry], key: str, entry: _Entry) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.lifecycle import Status
 from app.store.db import changed_rows
-from app.store.models import Incident, StatusPost
+from app.store.models import StatusPost
 
 DRAFT = "draft"
 PUBLISHED = "published"
@@ -82,19 +81,3 @@ async def published_since(
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def public_posts(session: AsyncSession, since: datetime) -> list[tuple[StatusPost, Incident]]:
-    """Every published post of a public incident that is open, or published since `since`,
-    oldest first (with its incident): what the status page is computed from."""
-    stmt = (
-        select(StatusPost, Incident)
-        .join(Incident, Incident.id == StatusPost.incident_id)
-        .where(
-            StatusPost.state == PUBLISHED,
-            Incident.private.is_(False),
-            or_(Incident.status != Status.RESOLVED, StatusPost.published_at >= since),
-        )
-        .order_by(StatusPost.published_at, StatusPost.id)
-    )
-    return [(post, incident) for post, incident in (await session.execute(stmt)).all()]

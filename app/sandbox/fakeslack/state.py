@@ -48,6 +48,7 @@ class User:
     # A guest: multi-channel (restricted) or single-channel (ultra restricted).
     is_restricted: bool = False
     is_ultra_restricted: bool = False
+    deleted: bool = False  # deactivated
 
     def to_api(self) -> dict[str, Any]:
         profile: dict[str, Any] = {"real_name": self.name, "display_name": self.name}
@@ -60,7 +61,7 @@ class User:
             "team_id": TEAM_ID,
             "name": self.name,
             "real_name": self.name,
-            "deleted": False,
+            "deleted": self.deleted,
             "tz": self.tz,
             "is_bot": self.is_bot,
             "is_app_user": False,
