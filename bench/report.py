@@ -5,8 +5,9 @@
 
 Stores N incidents spread over 2026Q3 (under the default policy's snapshot), each with the
 timeline a real one leaves (declared, paged L1 and often L2 and L3, acknowledged, two to four
-status updates, mitigating, resolved, and notes and captured messages the report does not
-read), two action items and, for one in three, an alert. Then builds the report the way
+status updates, for one in four a status page publication, for one in five a severity change,
+mitigating, resolved, and notes and captured messages the report does not read), two action
+items and, for one in three, an alert. Then builds the report the way
 `incident-bot report` does (`app.services.reports.report_from`) and prints: the SQL statements
 it ran (they must not grow with N: no query per incident), the time to read, to compute and
 to render it (md, json, csv), best of --runs.
@@ -79,6 +80,7 @@ def rows(count: int, seed: int = 18) -> tuple[list[dict[str, Any]], ...]:
                 "resolved_at": None if still_open else resolved,
                 "review_held_at": resolved + timedelta(hours=rng.uniform(1, 72)),
                 "incident_type": rng.choice(("database_connection", "high_error_rate", None)),
+                "channel_id": f"C{n:09d}",  # the review counts only where it can be held
                 "created_at": start,
                 "updated_at": start,
             }
@@ -103,6 +105,10 @@ def rows(count: int, seed: int = 18) -> tuple[list[dict[str, Any]], ...]:
         entry("acknowledged", ack, {})
         for k in range(rng.randint(2, 4)):
             entry("update", start + timedelta(minutes=20 * (k + 1)), {"update": "still on it"})
+        if n % 4 == 0:  # a status page publication: an update entry, no status update
+            entry("update", start + timedelta(minutes=25), {"statuspage": n, "phase": "identified"})
+        if n % 5 == 0:
+            entry("severity_changed", start + timedelta(minutes=30), {"from": severity, "to": "P1"})
         for k in range(rng.randint(3, 10)):
             entry("message", start + timedelta(minutes=7 * k), {"ts": str(k)})
         entry("note", start + timedelta(minutes=3), {})

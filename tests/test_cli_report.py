@@ -98,10 +98,77 @@ async def test_a_wrong_period_is_one_line_and_exit_2(
         (("--quarter", "2026Q5"), "is not a period: give a quarter such as 2026Q3"),
         (("--quarter", "Q3", "--since", "2026-07-01"), "give --quarter or --since/--until"),
         (("--since", "2026-07-02", "--until", "2026-07-01"), "the period ends before it starts"),
+        (("--since", "2999-01-01"), "--since 2999-01-01 is after today"),
+        (("--since", "July"), "--since 'July' is not a day like 2026-07-01"),
+        (("--until", "2026-02-30"), "--until '2026-02-30' is not a day like 2026-07-01"),
+        (("--format", "pdf"), "--format 'pdf' is not one of md, json, csv"),
     ):
         code, out, err = await run_cli(tmp_path, "report", *args, **env)
         assert (code, out) == (2, ""), err
         assert err.startswith("incident-bot: report: ") and words in err
         assert err.strip().count("\n") == 0
-    code, _, err = await run_cli(tmp_path, "report", "--since", "July", **env)
-    assert code == 2 and "'July' is not a day like 2026-07-01" in err
+
+
+async def test_the_last_second_of_the_last_day_in_timezone_is_in_the_period(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    bot: BotContext,
+    clock: ManualClock,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    # 23:59:59 on 30 November in Paris, then midnight on 1 December (UTC+1).
+    for moment in (
+        datetime(2026, 11, 30, 22, 59, 59, tzinfo=UTC),
+        datetime(2026, 11, 30, 23, 0, tzinfo=UTC),
+    ):
+        clock.set(moment)
+        await declare(slack, fake_slack, bot, severity="P2")
+    env = _env(database_url)
+    for day in ("2026-11-30", "2026-12-01"):
+        code, table, err = await run_cli(
+            tmp_path, "report", "--since", day, "--until", day, "--format", "csv", **env
+        )
+        assert code == 0, err
+        assert table.count("scope,metric,value,unit") == 1
+        rows = {(r["scope"], r["metric"]): r["value"] for r in csv.DictReader(io.StringIO(table))}
+        assert rows["all", "incidents"] == "1" and rows["P2", "incidents"] == "1"
+
+
+async def test_an_empty_period_is_n_a_everywhere_with_stable_keys(
+    bot: BotContext, database_url: str, tmp_path: Path
+) -> None:
+    env = _env(database_url)
+    code, markdown, err = await run_cli(tmp_path, "report", "--quarter", "2020Q1", **env)
+    assert code == 0, err
+    assert "| Incidents | 0 | 0 | 0 | 0 | 0 |" in markdown
+    assert "| Acknowledged within target | n/a | n/a | n/a | n/a | n/a |" in markdown
+    assert "| Reviews within 48 h | n/a |" in markdown and "nan" not in markdown
+    code, raw, err = await run_cli(
+        tmp_path, "report", "--quarter", "2020Q1", "--format", "json", **env
+    )
+    assert code == 0, err
+    report = json.loads(raw)
+    assert report["review_within_seconds"] == 48 * 3600
+    overall = report["overall"]
+    assert list(overall) == [
+        "incidents",
+        "open",
+        "mtta",
+        "mttr",
+        "ack_within_target",
+        "time_in_status",
+        "phases",
+        "updates_kept",
+        "reviews_within",
+        "action_items",
+        "pages_per_level",
+        "reached_level",
+    ]
+    assert list(report["by_severity"]) == ["P0", "P1", "P2", "P3"]
+    assert report["by_severity"]["P0"] == overall
+    assert overall["mtta"] == {"count": 0, "median_seconds": None, "p90_seconds": None}
+    assert overall["ack_within_target"] == {"met": 0, "of": 0, "ratio": None}
+    # From Wednesday 1 January 2020, then 13 Mondays; nothing in any of them.
+    assert len(report["trend"]) == 14 and report["trend"][1]["label"] == "2020-01-06"
+    assert {(p["incidents"], p["mtta_median_seconds"]) for p in report["trend"]} == {(0, None)}

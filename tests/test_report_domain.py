@@ -91,6 +91,11 @@ def test_days_include_the_last_day_and_the_default_is_the_last_full_quarter() ->
     )
     with pytest.raises(ValueError, match="ends before it starts"):
         days_period(date(2026, 7, 2), date(2026, 7, 1), T0, PARIS)
+    with pytest.raises(ValueError, match=r"--since 2026-11-03 is after today \(2026-11-02\)"):
+        days_period(date(2026, 11, 3), None, T0, PARIS)
+    # Today alone: from midnight until now.
+    today = days_period(date(2026, 11, 2), None, T0, PARIS)
+    assert (today.since, today.until) == (datetime(2026, 11, 2, tzinfo=PARIS), T0)
 
 
 # ------------------------------------------------------------------------------------ figures
@@ -128,7 +133,8 @@ def test_no_incidents_leaves_everything_to_measure_empty() -> None:
     assert overall.incidents == 0 and overall.mtta == Spread() and overall.mttr == Spread()
     assert overall.ack_within_target.ratio is None and overall.phases == ()
     assert list(report.by_severity) == ["P0", "P1", "P2", "P3"]
-    assert report.types == () and report.sources == () and report.review_within is None
+    assert report.types == () and report.sources == ()
+    assert report.review_within == timedelta(hours=48)  # the current policy's, for the heading
     assert [p.incidents for p in report.trend] == [0, 0]  # Monday 09:00 to Monday 09:00
 
 

@@ -89,6 +89,7 @@ def test_markdown_has_readable_tables_named_phases_and_n_a() -> None:
     )
     assert "| Response | first update | 15 min | 10 min (p90 10 min) | 1 of 2 (50%) |" in text
     assert "| L1 | 1 | 1 |" in text
+    assert "| Mitigating | 0 s | 0 | n/a |" in text  # as JSON's 0; n/a only without incidents
     # The type cannot add a column nor markup.
     assert "| db\\|&lt;b&gt;bold&lt;/b&gt; | 1 |" in text
     for line in text.splitlines():

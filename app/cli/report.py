@@ -23,18 +23,20 @@ from app.domain.policy import Policy
 from app.domain.report import Report
 
 
-def _day(text: str) -> date:
+def _day(text: str | None, option: str) -> date | None:
+    """The day an option names; a ValueError (one line, exit 2) for anything else. Checked
+    here rather than by argparse, whose errors are a usage block."""
+    if text is None:
+        return None
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-07-01") from None
+        raise ValueError(f"{option} {text!r} is not a day like 2026-07-01") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="first day included")
-    parser.add_argument(
-        "--until", type=_day, metavar="YYYY-MM-DD", help="last day included (default: today)"
-    )
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="first day included")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="last day included (default: today)")
     parser.add_argument(
         "--quarter",
         metavar="2026Q3",
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("md", "json", "csv"),
+        metavar="md|json|csv",
         default="md",
         help="Markdown (default), JSON (durations in seconds) or CSV (scope,metric,value,unit)",
     )
@@ -51,13 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def period(args: argparse.Namespace, now: datetime, loaded: Settings) -> Period:
     """The period the options name; a CliError (exit 2) for a wrong or contradictory one."""
     from app.domain.periods import days_period, parse_period
+    from app.domain.report_render import FORMATS
 
     try:
+        if args.format not in FORMATS:
+            raise ValueError(f"--format {args.format!r} is not one of {', '.join(FORMATS)}")
+        since, until = _day(args.since, "--since"), _day(args.until, "--until")
         if args.quarter is not None:
-            if args.since is not None or args.until is not None:
+            if since is not None or until is not None:
                 raise ValueError("give --quarter or --since/--until, not both")
             return parse_period(args.quarter, now, loaded.tz)
-        return days_period(args.since, args.until, now, loaded.tz)
+        return days_period(since, until, now, loaded.tz)
     except ValueError as exc:
         raise CliError(f"report: {exc}") from None
 

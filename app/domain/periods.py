@@ -112,6 +112,11 @@ def days_period(since: date | None, until: date | None, now: datetime, tz: ZoneI
         start = _midnight(since, tz)
     else:
         start = quarter_of(end - timedelta(microseconds=1), tz).since
+    if end <= start and until is None:
+        raise ValueError(
+            f"--since {start.date().isoformat()} is after today "
+            f"({end.date().isoformat()}): the period would be empty."
+        )
     if end <= start:
         raise ValueError(
             f"the period ends before it starts ({start.date().isoformat()} to "

@@ -143,7 +143,10 @@ def buckets(since: datetime, until: datetime, tz: ZoneInfo) -> list[tuple[str, d
     period) up to 92 days, months ("2026-07") beyond."""
     start = since.astimezone(tz)
     found = []
-    if until - since <= WEEKLY_UP_TO:
+    # On the wall clock of `tz`: a quarter across the end of summer time is 92 days, not 92
+    # and an hour, whatever zone the bounds are given in.
+    wall = until.astimezone(tz).replace(tzinfo=None) - start.replace(tzinfo=None)
+    if wall <= WEEKLY_UP_TO:
         monday = datetime.combine(
             (start - timedelta(days=start.weekday())).date(), datetime.min.time(), tzinfo=tz
         )
@@ -226,7 +229,7 @@ def compute(
         key: figures([m for f, m in pairs if f.severity == key], shown, levels)
         for key in severities
     }
-    windows = {f.policy.review_within for f in inside}
+    windows = {f.policy.review_within for f in inside} or {policy.review_within}
     types = Counter(f.incident_type for f in inside if f.incident_type)
     sources = Counter(source for f in inside for source in set(f.alert_sources))
     return Report(

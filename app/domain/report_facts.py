@@ -12,32 +12,41 @@ The definitions (docs/reports.md says the same for people):
   started_at, for incidents resolved now (a reopened one counts from its final resolution; a
   still-open one is left out).
 - **Acknowledged within target**: answered (the first acknowledgement, or the first resolution
-  when it came before any acknowledgement: the bot stops paging then too) within the response
-  target of the severity in force at that moment (the target moves with the severity until
-  answered, as the bot's own warning does). Unanswered: missed once the target has passed,
-  not counted before.
+  when it came before any acknowledgement: the bot stops paging then too) before the response
+  target of the severity in force ran out, at every moment until then: raised past its target
+  it is missed at once, and lowered after its target ran out it stays missed (the bot's
+  warning fires once). Unanswered: missed once a target has run out, not counted before.
 - **Time in each status**: from the declaration, the timeline's status_changed (its data's
   "to"), resolved and reopened entries; time spent resolved counts for no status.
+- **Status update**: an `/incident update` (a `update` entry). A status page publication is
+  also an `update` entry (its data has "statuspage"): customer communication, not the
+  stakeholders' update; the bot's update reminder does not count it either, nor does the report.
 - **Phases** (the snapshot's `phases`): time from the declaration to the phase's end:
   ``acknowledged`` is answered as above, ``first_update`` the first status update,
   ``mitigating`` the first move to Mitigating or the first resolution (a fix may skip
   Mitigating), ``resolved`` the final resolution. Within the box: reached within `within`;
   not reached: missed once `within` has passed, not counted before.
-- **Update cadence kept** (severities with `update_every`; the severity the incident has now):
-  while open, no gap longer than update_every between the declaration (or a reopening), each
-  status update, and the resolution (or now).
-- **Review within**: resolved incidents; held within the snapshot's review_within of the
-  resolution; not held: missed once that window has passed, not counted before.
+- **Update cadence kept**: while open, no gap between the declaration (or a reopening), each
+  status update or status change (both restart the bot's reminder) and the resolution (or now)
+  outran the `update_every` of the severity in force at that moment. Declared outside working
+  hours with L1 paged later (next_working_hours), the first gap counts from that page, as the
+  bot's first reminder does. Counted for incidents with a channel that were open under a
+  severity with `update_every`.
+- **Review within**: resolved incidents with a channel (the review reminder and its "Mark
+  review held" button live there: an incident without one has no review to hold); held within
+  the snapshot's review_within of the resolution; not held: missed once that window has
+  passed, not counted before.
 - **Action items**: open (not done, overdue included), overdue (not done, due before today in
   the bot's time zone), done.
 - **Pages**: the timeline's paged entries, by their data's "level" (a backup page is a page of
-  its level; the e-mail record of a page already counted, data "channel", is not another).
+  its level; the e-mail record of a page already counted, data "channel", is not another; a
+  level skipped for having nobody to page is no page).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from app.domain.lifecycle import INVESTIGATING, MITIGATING, RESOLVED
@@ -45,7 +54,16 @@ from app.domain.policy import Policy
 from app.domain.policy.reporting import Phase
 from app.domain.timeline import Kind
 
-__all__ = ["READ_KINDS", "Entry", "IncidentFacts", "ItemFacts", "Measures", "measure"]
+__all__ = [
+    "READ_KINDS",
+    "Entry",
+    "IncidentFacts",
+    "ItemFacts",
+    "Measures",
+    "answered_at",
+    "is_update",
+    "measure",
+]
 
 # The timeline kinds the report reads (the store reads only these).
 READ_KINDS: tuple[str, ...] = (
@@ -56,7 +74,14 @@ READ_KINDS: tuple[str, ...] = (
     Kind.PAGED,
     Kind.ACKNOWLEDGED,
     Kind.SEVERITY_CHANGED,
+    Kind.ESCALATION_SKIPPED,
 )
+# A status page publication's `update` entry carries this data key.
+STATUSPAGE = "statuspage"
+# ESCALATION_SKIPPED's data at a declaration outside working hours whose L1 is paged later.
+DEFERRED = "next_working_hours"
+
+Stretch = tuple[str, datetime, datetime]  # (status or severity, from, to)
 
 
 class Entry(NamedTuple):
@@ -89,6 +114,7 @@ class IncidentFacts:
     timeline: tuple[Entry, ...] = ()
     action_items: tuple[ItemFacts, ...] = ()
     alert_sources: tuple[str, ...] = ()
+    has_channel: bool = True  # False: its severity opens none (`channel: false`)
 
 
 @dataclass(frozen=True)
@@ -115,6 +141,11 @@ class Measures:
     pages: dict[str, int] = field(default_factory=dict)
 
 
+def is_update(entry: Entry) -> bool:
+    """A status update (`/incident update`), not a status page publication."""
+    return entry.kind == Kind.UPDATE and STATUSPAGE not in entry.data
+
+
 def _first(facts: IncidentFacts, kind: str, **data: Any) -> datetime | None:
     for entry in facts.timeline:
         if entry.kind == kind and all(entry.data.get(k) == v for k, v in data.items()):
@@ -127,17 +158,18 @@ def _earliest(*moments: datetime | None) -> datetime | None:
     return min(known) if known else None
 
 
-def severity_at(facts: IncidentFacts, moment: datetime) -> str:
-    """The severity the incident had at `moment`, from its severity_changed entries."""
+def _severities(facts: IncidentFacts, now: datetime) -> list[Stretch]:
+    """(severity, from, to) from the declaration to `now`, from the severity_changed entries."""
     changes = [e for e in facts.timeline if e.kind == Kind.SEVERITY_CHANGED]
-    if not changes:
-        return facts.severity
-    current = str(changes[0].data.get("from") or facts.severity)
+    severity = str(changes[0].data.get("from") or facts.severity) if changes else facts.severity
+    stretches: list[Stretch] = []
+    since = facts.started_at
     for entry in changes:
-        if entry.at > moment:
-            break
-        current = str(entry.data.get("to") or current)
-    return current
+        at = max(entry.at, since)
+        stretches.append((severity, since, at))
+        severity, since = str(entry.data.get("to") or severity), at
+    stretches.append((severity, since, max(now, since)))
+    return stretches
 
 
 def answered_at(facts: IncidentFacts) -> datetime | None:
@@ -156,13 +188,21 @@ def _within(
 
 def _ack_within_target(facts: IncidentFacts, now: datetime) -> bool | None:
     answered = answered_at(facts)
-    severity = facts.policy.severities.get(severity_at(facts, answered or now))
-    if severity is None:
+    end = answered or now
+    judged = False
+    for key, low, high in _severities(facts, end):
+        severity = facts.policy.severities.get(key)
+        if severity is None or (low >= end and low > facts.started_at):
+            continue  # not a severity of the snapshot, or one it had only after the answer
+        judged = True
+        if min(high, end) - facts.started_at > severity.response_target:
+            return False
+    if not judged:
         return None
-    return _within(facts.started_at, answered, severity.response_target, now)
+    return True if answered is not None else None
 
 
-def _segments(facts: IncidentFacts, now: datetime) -> list[tuple[str, datetime, datetime]]:
+def _segments(facts: IncidentFacts, now: datetime) -> list[Stretch]:
     """(status, from, to) for each stretch of the incident's life up to now."""
     moves: list[tuple[datetime, str]] = []
     for entry in facts.timeline:
@@ -185,7 +225,7 @@ def _segments(facts: IncidentFacts, now: datetime) -> list[tuple[str, datetime, 
     return stretches
 
 
-def _status_time(stretches: list[tuple[str, datetime, datetime]]) -> dict[str, timedelta]:
+def _status_time(stretches: list[Stretch]) -> dict[str, timedelta]:
     spent: dict[str, timedelta] = {}
     for status, start, end in stretches:
         if status != RESOLVED:
@@ -193,35 +233,64 @@ def _status_time(stretches: list[tuple[str, datetime, datetime]]) -> dict[str, t
     return spent
 
 
-def _updates_kept(
-    facts: IncidentFacts, stretches: list[tuple[str, datetime, datetime]]
-) -> bool | None:
-    severity = facts.policy.severities.get(facts.severity)
-    every = severity.update_every if severity is not None else None
-    if every is None:
-        return None
-    updates = sorted(e.at for e in facts.timeline if e.kind == Kind.UPDATE)
-    # The open stretches, joined: investigating then mitigating is one stretch of being open.
-    open_spans: list[tuple[datetime, datetime]] = []
+def _open_spans(facts: IncidentFacts, stretches: list[Stretch]) -> list[tuple[datetime, datetime]]:
+    """The open stretches, joined (investigating then mitigating is one stretch of being
+    open); the first starts at L1's page when working hours deferred it."""
+    spans: list[tuple[datetime, datetime]] = []
     for status, start, end in stretches:
         if status == RESOLVED:
             continue
-        if open_spans and open_spans[-1][1] == start:
-            open_spans[-1] = (open_spans[-1][0], end)
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], end)
         else:
-            open_spans.append((start, end))
-    for start, end in open_spans:
-        points = [start, *(u for u in updates if start < u < end), end]
-        if any(b - a > every for a, b in zip(points, points[1:], strict=False)):
-            return False
-    return True
+            spans.append((start, end))
+    deferred = _deferred_page(facts)
+    if spans and deferred is not None and deferred > spans[0][0]:
+        spans[0] = (deferred, max(deferred, spans[0][1]))
+    return spans
+
+
+def _deferred_page(facts: IncidentFacts) -> datetime | None:
+    """When L1 was paged, for an incident declared outside working hours whose severity pages
+    at their next start (`outside_hours: next_working_hours`)."""
+    for entry in facts.timeline:
+        if entry.kind == Kind.ESCALATION_SKIPPED and entry.data.get("outside_hours") == DEFERRED:
+            try:
+                paged = datetime.fromisoformat(str(entry.data.get("paged_at")))
+            except ValueError:
+                return None
+            return paged if paged.tzinfo is not None else paged.replace(tzinfo=UTC)
+    return None
+
+
+def _updates_kept(facts: IncidentFacts, stretches: list[Stretch], now: datetime) -> bool | None:
+    if not facts.has_channel:
+        return None  # no channel to post an update in, nor to remind in
+    touches = sorted(e.at for e in facts.timeline if is_update(e) or e.kind == Kind.STATUS_CHANGED)
+    cadences = [
+        (every, low, high)
+        for key, low, high in _severities(facts, now)
+        if (severity := facts.policy.severities.get(key)) and (every := severity.update_every)
+    ]
+    judged = False
+    for start, end in _open_spans(facts, stretches):
+        points = [start, *(t for t in touches if start < t < end), end]
+        for a, b in zip(points, points[1:], strict=False):
+            # The gap (a, b] against the cadence in force at each of its moments.
+            for every, low, high in cadences:
+                if min(high, b) <= max(low, a):
+                    continue
+                judged = True
+                if min(high, b) - a > every:
+                    return False
+    return True if judged else None
 
 
 def _milestones(facts: IncidentFacts) -> dict[str, datetime | None]:
     first_resolved = _first(facts, Kind.RESOLVED)
     return {
         "acknowledged": answered_at(facts),
-        "first_update": _first(facts, Kind.UPDATE),
+        "first_update": next((e.at for e in facts.timeline if is_update(e)), None),
         "mitigating": _earliest(_first(facts, Kind.STATUS_CHANGED, to=MITIGATING), first_resolved),
         "resolved": facts.resolved_at if facts.status == RESOLVED else None,
     }
@@ -243,7 +312,7 @@ def _phases(facts: IncidentFacts, now: datetime) -> tuple[PhaseMeasure, ...]:
 
 
 def _review_within(facts: IncidentFacts, now: datetime) -> bool | None:
-    if facts.status != RESOLVED or facts.resolved_at is None:
+    if facts.status != RESOLVED or facts.resolved_at is None or not facts.has_channel:
         return None
     window = facts.policy.review_within
     held = facts.review_held_at
@@ -273,7 +342,7 @@ def measure(facts: IncidentFacts, now: datetime, today: date) -> Measures:
         ack_within_target=_ack_within_target(facts, now),
         status_time=_status_time(stretches),
         phases=_phases(facts, now),
-        updates_kept=_updates_kept(facts, stretches),
+        updates_kept=_updates_kept(facts, stretches, now),
         review_within=_review_within(facts, now),
         items_open=sum(not i.done for i in items),
         items_overdue=sum(not i.done and i.due_on is not None and i.due_on < today for i in items),

@@ -163,7 +163,9 @@ def markdown(report: Report, tz: ZoneInfo) -> str:
     status_rows = []
     for status in STATUSES:
         spread = report.overall.status_time.get(status, Spread())
-        total = report.overall.time_in_status.get(status)
+        # Nothing to measure without incidents; with some, none in it is 0 s (as in JSON).
+        none = timedelta() if report.overall.incidents else None
+        total = report.overall.time_in_status.get(status, none)
         status_rows.append(
             [status.capitalize(), duration(total), str(spread.count), _spread_text(spread)]
         )

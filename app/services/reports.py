@@ -65,6 +65,7 @@ def facts_of(rows: store.PeriodRows, current: Policy) -> list[IncidentFacts]:
             resolved_at=row.resolved_at,
             review_held_at=row.review_held_at,
             incident_type=row.incident_type,
+            has_channel=bool(row.has_channel),
             timeline=tuple(Entry(*entry) for entry in rows.entries.get(row.id, ())),
             action_items=tuple(ItemFacts(*item) for item in rows.items.get(row.id, ())),
             alert_sources=tuple(rows.sources.get(row.id, ())),

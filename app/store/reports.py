@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store.models import ActionItem, AlertLink, Incident, TimelineEntry
@@ -28,6 +28,7 @@ class StoredIncident:
     resolved_at: datetime | None
     review_held_at: datetime | None
     incident_type: str | None
+    has_channel: bool
     # The policy snapshot as the database holds it (JSON text): most incidents share a few
     # snapshots, so the service decodes each distinct text once (decoding 2,000 was most of
     # the report's time).
@@ -49,17 +50,14 @@ class PeriodRows:
     sources: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
 
 
-def _in_period(since: datetime, until: datetime) -> Select[Any]:
-    return select(Incident.id).where(Incident.started_at >= since, Incident.started_at < until)
-
-
 async def read_period(
     session: AsyncSession, since: datetime, until: datetime, kinds: tuple[str, ...]
 ) -> PeriodRows:
     """The incidents declared in [since, until), their entries of `kinds` (deleted ones left
     out), action items and alert sources."""
     rows = PeriodRows()
-    ids = _in_period(since, until).scalar_subquery()
+    declared = (Incident.started_at >= since, Incident.started_at < until)
+    ids = select(Incident.id).where(*declared).scalar_subquery()
     found = await session.execute(
         select(
             Incident.id,
@@ -71,9 +69,10 @@ async def read_period(
             Incident.resolved_at,
             Incident.review_held_at,
             Incident.incident_type,
+            Incident.channel_id.is_not(None),
             cast(Incident.policy_snapshot, Text),
         )
-        .where(Incident.started_at >= since, Incident.started_at < until)
+        .where(*declared)
         .order_by(Incident.started_at, Incident.id)
     )
     rows.incidents = [StoredIncident(*tuple(row)) for row in found]
