@@ -110,6 +110,9 @@ class PartChecker:
         else:
             for key in sorted(set(obj) - TEXT_PROPERTIES[kind]):
                 self.fail(pointer, f"invalid additional property: {key}")
+            for key in ("emoji", "verbatim"):
+                if key in obj and not isinstance(obj[key], bool):
+                    self.fail(f"{pointer}/{key}", "must be a boolean")
         self.string(obj.get("text"), f"{pointer}/text", max_len=max_len, required=True, min_len=1)
 
     def items(self, value: Any, pointer: str, *, max_items: int, required: bool) -> list[Any]:
@@ -208,8 +211,8 @@ class PartChecker:
             return
         kind = element["type"]
         if kind in TEXT_TYPES:
-            if context:  # Slack documents no length limit for a context block's text
-                self.text(element, pointer, max_len=None)
+            if context:  # the text object's own limit: 3000 characters
+                self.text(element, pointer, max_len=SECTION_TEXT_MAX)
             else:
                 self.fail(f"{pointer}/type", f"a {kind} text object is not an element")
             return

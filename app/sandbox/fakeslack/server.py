@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from . import methods, oidc  # noqa: F401  (registers the handlers)
+from . import blockkit, methods, oidc  # noqa: F401  (registers the handlers)
 from .faults import Fault, FaultInjection
 from .methods import openid
 from .registry import HANDLERS, Args, SlackError
@@ -335,6 +335,9 @@ class FakeSlack(Seeding, FaultInjection, SocketMode):
         if not isinstance(body, dict):
             return self._text(call, 400, "invalid_payload")
         call.args.update(body)
+        # A response_url answer's blocks are held to Block Kit's rules, as chat.* calls are.
+        if body.get("blocks") and blockkit.message_problems(body["blocks"]):
+            return self._text(call, 400, "invalid_blocks")
         self.responses.append(body)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
