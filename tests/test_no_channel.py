@@ -14,11 +14,13 @@ from app import wiring
 from app.clock import ManualClock
 from app.config.policy_loader import load_policy
 from app.context import BotContext
+from app.domain.lifecycle import Status
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.sandbox.trackers.jira import FakeJira
-from app.services import setup
+from app.services import review, setup
 from app.services.engine import run_due_steps
+from app.store.models import Incident
 from tests.conftest import ROOT, clean, make_settings
 from tests.running import command, declare, posts_to, reload
 from tests.test_declare import incidents, open_modal, submit
@@ -154,3 +156,21 @@ async def test_the_reporter_of_a_channel_less_incident_may_still_act_on_it_by_id
         slack, bot, f"ack {incident.public_id}", channel="CGENERAL", user="UOTHER"
     )
     assert "You acknowledged" not in stranger and (await reload(bot, incident)).acknowledged_by
+
+
+async def test_a_resolved_channel_less_incident_plans_no_review_reminder_it_cannot_post(
+    slack: SlackSender, fake_slack: FakeSlack, bot: BotContext, clock: ManualClock
+) -> None:
+    """Nowhere to post it and no button to mark the review held: the reminder is not planned
+    again and again (an incident whose channel may still come keeps it)."""
+    ticket_only = await declare(slack, fake_slack, bot, severity="P3", title="Typo")
+    with_channel = await declare(slack, fake_slack, bot, severity="P2", title="Slow search")
+    await settle(bot, clock)
+    async with bot.sessions.begin() as session:
+        for found in (ticket_only, with_channel):
+            row = await session.get(Incident, found.id)
+            assert row is not None
+            row.status, row.resolved_at = Status.RESOLVED, clock.now()
+            row.channel_id = None  # the P2's setup still to be retried
+    assert await review.send_review_reminder(bot, ticket_only.id) is False
+    assert await review.send_review_reminder(bot, with_channel.id) is True

@@ -49,8 +49,8 @@ async def send_review_reminder(bot: BotContext, incident_id: int) -> bool:
     """Called by the escalation engine when the review reminder row falls due.
 
     Posts the reminder (mentioning the lead, with a "Mark review held" button) in the incident
-    channel. Returns whether another reminder is needed: False once the review is held, or when
-    the incident is no longer resolved (reopened) or gone.
+    channel. Returns whether another reminder is needed: False once the review is held, when
+    the incident is no longer resolved (reopened) or gone, or when it never has a channel.
     """
     async with bot.sessions() as session:
         incident = await session.get(Incident, incident_id)
@@ -58,9 +58,11 @@ async def send_review_reminder(bot: BotContext, incident_id: int) -> bool:
         return False
     if incident.review_held_at is not None:
         return False
-    if incident.channel_id is None:
-        return True
     policy = policy_of(bot, incident)
+    if incident.channel_id is None:
+        # A channel may still come (a setup being retried); a ticket-only severity never has
+        # one: nowhere to remind, nothing to plan again.
+        return policy.severity(incident.severity).channel
     now = bot.clock.now()
     due = reminders.review_due_at(incident.resolved_at, policy.review_within)
     message = messages.review_reminder(incident, now=now, due=due, tz=bot.settings.tz)
