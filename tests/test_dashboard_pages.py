@@ -25,6 +25,7 @@ from app.context import BotContext
 from app.dashboard.charts import Bar, BoxBar, Series, bar_chart, box_chart, line_chart, minutes
 from app.dashboard.sessions import COOKIE_PATH, SESSION_COOKIE, session_signer
 from app.domain.periods import parse_period
+from app.domain.timeline import Kind
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.sandbox.trackers.jira import FakeJira
@@ -438,3 +439,24 @@ def test_chart_labels_are_escaped() -> None:
     svg = bar_chart("e", "<b>x</b>", [Bar('<img src=x onerror="y">', 1, 1)])
     assert "<img" not in svg and "<b>" not in svg
     assert "&lt;img src=x onerror=&quot;y&quot;&gt;" in svg
+
+
+async def test_the_update_clock_restarts_as_the_bots_reminder_does_and_not_for_the_status_page(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    bot: BotContext,
+    clock: ManualClock,
+    browser: httpx.AsyncClient,
+) -> None:
+    incident = await declare(slack, fake_slack, bot, title="Payments are down", severity="P0")
+    clock.advance(5 * MINUTE)
+    await command(slack, bot, "update Failing over", channel=incident.channel_id)
+    clock.advance(10 * MINUTE)
+    await command(slack, bot, "status mitigating", channel=incident.channel_id)
+    clock.advance(10 * MINUTE)
+    page = (await browser.get("/dashboard")).text
+    # A status change restarts the reminder (events.StatusUpdated): 10 minutes, not 20.
+    assert "last update 10 minutes ago; next due in 20 minutes" in page
+    # A status page publication is for customers: it does not count as an update.
+    assert not views._restarts_cadence(Kind.UPDATE, {"statuspage": 7})
+    assert views._restarts_cadence(Kind.UPDATE, {})

@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.context import BotContext
+from app.domain import report_facts
 from app.domain.durations import format_duration, format_elapsed
 from app.domain.naming import parse_incident_id
 from app.domain.periods import Period, parse_period
@@ -200,21 +201,36 @@ async def report(ctx: BotContext, period: str | None) -> tuple[Period, Report]:
     return chosen, await reports.build_period_report(ctx, chosen)
 
 
+# What restarts the bot's update reminder (events.StatusUpdated): an `/incident update` and a
+# status change. A status page publication is for customers, not a stakeholder update.
+_UPDATE_KINDS = (Kind.UPDATE, Kind.STATUS_CHANGED)
+
+
+def _restarts_cadence(kind: str, data: dict[str, object]) -> bool:
+    return kind == Kind.STATUS_CHANGED or report_facts.is_update(
+        report_facts.Entry(kind, datetime.min, dict(data))
+    )
+
+
 async def _last_updates(ctx: BotContext, incident_ids: list[int]) -> dict[int, datetime]:
-    """When each incident's last status update (`/incident update`) was posted."""
+    """When each incident last told its stakeholders (an update, or a status change)."""
     if not incident_ids:
         return {}
-    stmt = (
-        select(TimelineEntry.incident_id, func.max(TimelineEntry.occurred_at))
-        .where(
-            TimelineEntry.incident_id.in_(incident_ids),
-            TimelineEntry.kind == Kind.UPDATE,
-            TimelineEntry.deleted.is_(False),
-        )
-        .group_by(TimelineEntry.incident_id)
+    stmt = select(
+        TimelineEntry.incident_id, TimelineEntry.kind, TimelineEntry.occurred_at, TimelineEntry.data
+    ).where(
+        TimelineEntry.incident_id.in_(incident_ids),
+        TimelineEntry.kind.in_(_UPDATE_KINDS),
+        TimelineEntry.deleted.is_(False),
     )
+    last: dict[int, datetime] = {}
     async with ctx.sessions() as session:
-        return {row[0]: row[1] for row in await session.execute(stmt)}
+        for incident_id, kind, at, data in await session.execute(stmt):
+            if _restarts_cadence(kind, data or {}) and (
+                incident_id not in last or at > last[incident_id]
+            ):
+                last[incident_id] = at
+    return last
 
 
 async def _names(ctx: BotContext, user_ids: Iterable[str | None]) -> dict[str, str]:
@@ -297,7 +313,8 @@ async def incident_page(
         entries = [e for e in await timeline_store.entries(session, incident.id) if not e.deleted]
         tickets = await ticket_store.for_incident(session, incident.id)
         record = await documents.incident_record(session, incident)
-        last = max((e.occurred_at for e in entries if e.kind == Kind.UPDATE), default=None)
+        told = [e.occurred_at for e in entries if _restarts_cadence(e.kind, e.data or {})]
+        last = max(told, default=None)
     now = ctx.clock.now()
     record = await documents.with_names(ctx.sessions, ctx.slack, record, now)
     mentioned = {m.group(1) for e in entries for m in _MENTION.finditer(e.text)}
