@@ -13,7 +13,6 @@ ordinary run leaves the checkout clean.
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,29 +25,13 @@ from app.domain.periods import parse_period
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.services.reports import build_period_report
+from tests.browser import CHROMIUM, needs_chromium
 from tests.running import click, command, declare, resolve, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = next(
-    (
-        path
-        for path in (
-            os.environ.get("CHROMIUM"),
-            "/usr/bin/chromium",
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-        )
-        if path and Path(path).is_file()
-    ),
-    None,
-)
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="no Chromium executable (/usr/bin/chromium): `apt-get install chromium` to run "
-        "the browser test",
-    ),
+    needs_chromium,
     pytest.mark.settings(
         dashboard_token="dashboard-token-0123456789abcdef", timezone="Europe/Paris"
     ),

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import async_playwright, expect
@@ -28,29 +26,13 @@ from app.config.policy_loader import load_policy
 from app.context import BotContext
 from app.sandbox.fakeslack import FakeSlack
 from app.web import create_web_app
+from tests.browser import CHROMIUM, needs_chromium
 from tests.conftest import clean, make_settings
 from tests.dashboard_door import CLIENT_ID, CLIENT_SECRET, DASHBOARD_TOKEN, trust
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "dashboard-sign-in.png"
-CHROMIUM = next(
-    (
-        path
-        for path in (
-            os.environ.get("CHROMIUM"),
-            "/usr/bin/chromium",
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-        )
-        if path and Path(path).is_file()
-    ),
-    None,
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium executable (/usr/bin/chromium): `apt-get install chromium` to run the "
-    "browser test",
-)
+pytestmark = needs_chromium
 WAIT_MS = 20_000
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -25,26 +24,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser import CHROMIUM, needs_chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "demo.png"
-CHROMIUM = next(
-    (
-        path
-        for path in (
-            os.environ.get("CHROMIUM"),
-            "/usr/bin/chromium",
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-        )
-        if path and Path(path).is_file()
-    ),
-    None,
-)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium executable (/usr/bin/chromium): `apt-get install chromium` to run the "
-    "browser test",
-)
+pytestmark = needs_chromium
 # Slack's client shows a modal within a second; a generous bound for a loaded CI machine.
 WAIT_MS = 20_000
 

@@ -10,7 +10,6 @@ clean.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,30 +19,14 @@ from app.clock import ManualClock
 from app.context import BotContext
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
+from tests.browser import CHROMIUM, needs_chromium
 from tests.running import command, resolve
 from tests.statuspage_helpers import POLICY, PUBLIC_URL, click, declare, statuspage
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "screenshots" / "status.png"
-CHROMIUM = next(
-    (
-        path
-        for path in (
-            os.environ.get("CHROMIUM"),
-            "/usr/bin/chromium",
-            shutil.which("chromium"),
-            shutil.which("chromium-browser"),
-        )
-        if path and Path(path).is_file()
-    ),
-    None,
-)
 pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="no Chromium executable (/usr/bin/chromium): `apt-get install chromium` to run "
-        "the browser test",
-    ),
+    needs_chromium,
     pytest.mark.policy(str(ROOT / POLICY)),
     pytest.mark.settings(status_page=True, public_url=PUBLIC_URL),
 ]
