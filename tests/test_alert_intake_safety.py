@@ -614,3 +614,20 @@ async def test_json_nested_past_pythons_limit_is_a_400_not_a_500(
     response = await post("generic", content=deep, headers={"content-type": "application/json"})
     assert response.status_code == 400 and "nested too deeply" in response.text
     assert await incidents(bot) == []
+
+
+async def test_an_alert_firing_again_during_its_incidents_setup_is_said_in_its_channel(
+    post: Post, bot: BotContext, fake_slack: FakeSlack
+) -> None:
+    """The declaring request's setup is slow (Slack answers slowly); a later request's message
+    about the same incident waits for that setup, rather than finding no channel yet."""
+    fake_slack.latency = 0.2
+    try:
+        for status in ("firing", "resolved", "firing"):
+            await post("alertmanager", batch([critical(1, status=status)]))
+        await bot.tasks.drain()
+    finally:
+        fake_slack.latency = 0.0
+    [incident] = await incidents(bot)
+    texts = [m["text"] for m in fake_slack.messages[incident.channel_id]]
+    assert sum(bool(re.match(r":rotating_light: Alert firing again", t)) for t in texts) == 1

@@ -5,10 +5,12 @@ incident about the alerts that joined it, resolved or fired again, whatever thei
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from app.context import BotContext
 from app.domain.alerts import Alert
@@ -26,6 +28,17 @@ LISTED_MAX = 20
 STORM = "Alert storm"
 
 FollowUp = Callable[[], Awaitable[None]]
+
+# The setups running in this process, by incident id, whichever request started them: a later
+# request's message about an incident (its alert firing again) waits for the channel too. Tasks
+# belong to the event loop they run on.
+_running_setups: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Task[Any]]] = (
+    WeakKeyDictionary()
+)
+
+
+def _setups() -> dict[int, asyncio.Task[Any]]:
+    return _running_setups.setdefault(asyncio.get_running_loop(), {})
 
 
 @dataclass(frozen=True)
@@ -55,22 +68,26 @@ class Work:
 
 class SlackWork:
     """The Slack side of one request's chunks: each incident is set up as soon as its chunk is
-    saved, and a message about an incident declared in an earlier chunk waits for its setup."""
+    saved, and a message about an incident whose setup is still running (declared in an earlier
+    chunk, or by an earlier request) waits for it, so it finds the channel."""
 
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
-        self.setups: dict[int, asyncio.Task[Any]] = {}
 
     def start(self, work: Work) -> None:
+        running = _setups()
         for incident in work.setups:
-            self.setups[incident.id] = self.ctx.tasks.spawn(
+            task = self.ctx.tasks.spawn(
                 _set_up(self.ctx, incident), name=f"set up {incident.public_id}"
             )
+            running[incident.id] = task
+            task.add_done_callback(functools.partial(_forget, incident.id))
         if work.notes or work.raises or work.after:
             self.ctx.tasks.spawn(self._then(work), name="alert follow-ups")
 
     async def _then(self, work: Work) -> None:
-        waits = [self.setups[i] for i in {*work.notes, *work.raises} if i in self.setups]
+        running = _setups()
+        waits = [running[i] for i in {*work.notes, *work.raises} if i in running]
         if waits:
             await asyncio.wait(waits)
         for incident_id, notes in work.notes.items():
@@ -79,6 +96,12 @@ class SlackWork:
             await _guarded(_raise_storm(self.ctx, incident_id, severity))
         for follow_up in work.after:
             await _guarded(follow_up())
+
+
+def _forget(incident_id: int, task: asyncio.Task[Any]) -> None:
+    running = _setups()
+    if running.get(incident_id) is task:
+        del running[incident_id]
 
 
 async def _guarded(work: Awaitable[None]) -> None:
