@@ -8,11 +8,12 @@ in its published shapes (https://developer.statuspage.io), only stricter, for th
     assert fake.violations == []
     await fake.stop()
 
-Endpoints, under /v1/pages/{page_id}: POST /incidents, GET /incidents (`q`, `limit`, `page`),
-GET /incidents/unresolved (`page`, `per_page`), GET|PATCH|PUT /incidents/{id}, GET /components,
-GET|PATCH|PUT /components/{id}. A request is authenticated by `Authorization: OAuth <api key>`
-(401 otherwise), names the fake's page (404 otherwise), sends JSON when it has a body (415),
-and what it asks is checked as Statuspage does (422 `{"message": ...}`, statuspage_state.py).
+Endpoints, under /v1/pages/{page_id}: GET (the page itself), POST /incidents, GET /incidents
+(`q`, `limit`, `page`), GET /incidents/unresolved (`page`, `per_page`), GET|PATCH|PUT
+/incidents/{id}, GET /components, GET|PATCH|PUT /components/{id}. A request is authenticated
+by `Authorization: OAuth <api key>` (401 otherwise), names the fake's page (404 otherwise),
+sends JSON when it has a body (415), and what it asks is checked as Statuspage does (422
+`{"message": ...}`, statuspage_state.py).
 Every request is kept in `requests`, with the route it matched and the status answered.
 
 Faults (`route=` limits one to a route, e.g. "POST /incidents"):
@@ -53,7 +54,9 @@ __all__ = ["Call", "FakeStatuspage", "Incident"]
 
 DEFAULT_API_KEY = "statuspage-api-key-0123456789abcdef"
 DEFAULT_PAGE_ID = "pg0kx3m2qv7d"
+DEFAULT_PAGE_NAME = "Example Status"
 ROUTES = (
+    ("GET", r"", "GET /pages/{page_id}"),
     ("POST", r"/incidents", "POST /incidents"),
     ("GET", r"/incidents", "GET /incidents"),
     ("GET", r"/incidents/unresolved", "GET /incidents/unresolved"),
@@ -105,9 +108,10 @@ class FakeStatuspage:
         page_id: str = DEFAULT_PAGE_ID,
         *,
         clock: Callable[[], datetime] | None = None,
+        name: str = DEFAULT_PAGE_NAME,
     ) -> None:
         self.api_key = api_key
-        self.state = PageState(page_id, clock or (lambda: datetime.now(UTC)))
+        self.state = PageState(page_id, clock or (lambda: datetime.now(UTC)), name)
         self.requests: list[Call] = []
         self.released = asyncio.Event()
         self._faults: deque[Fault] = deque()
@@ -247,11 +251,11 @@ class FakeStatuspage:
         return _json(call, status, answer)
 
     def _route(self, call: Call) -> _Request | None:
-        match = re.fullmatch(r"/v1/pages/(?P<page>[^/]+)(?P<tail>/.*)", call.path)
+        match = re.fullmatch(r"/v1/pages/(?P<page>[^/]+?)(?:\.json)?(?P<tail>/.*)?", call.path)
         if match is None:
             self.violations.append(f"{call.method} {call.path}: not a Statuspage API v1 path")
             return None
-        tail = match["tail"].removesuffix(".json")
+        tail = (match["tail"] or "").removesuffix(".json")
         for method, pattern, name in ROUTES:
             found = re.fullmatch(pattern, tail)
             if found is not None and method == call.method:
@@ -281,6 +285,8 @@ class FakeStatuspage:
             limit = self._number(call, "limit", 100)
             found = state.search(call.query["q"]) if call.query.get("q") else state.incidents[::-1]
             return 200, [state.incident_json(i) for i in _page(call, found, limit)]
+        if route == "GET /pages/{page_id}":
+            return 200, state.page_json()
         if route == "GET /components":
             return 200, [state.component_json(c) for c in state.components.values()]
         component = state.components.get(request.params["id"])

@@ -97,8 +97,9 @@ class Incident:
 class PageState:
     """One Statuspage page: what the routes read and change."""
 
-    def __init__(self, page_id: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, page_id: str, clock: Callable[[], datetime], name: str = "Status") -> None:
         self.page_id = page_id
+        self.name = name
         self.clock = clock
         self.components: dict[str, Component] = {}
         self.incidents: list[Incident] = []
@@ -275,6 +276,21 @@ class PageState:
             "deliver_notifications": update.deliver_notifications,
             "custom_tweet": None,
             "tweet_id": None,
+        }
+
+    def page_json(self) -> dict[str, Any]:
+        """The page, as GET /pages/{page_id} answers it (the fields the bot could read)."""
+        subdomain = self.page_id
+        return {
+            "id": self.page_id,
+            "name": self.name,
+            "subdomain": subdomain,
+            "domain": None,
+            "url": f"https://{subdomain}.statuspage.io",
+            "page_description": None,
+            "time_zone": "Etc/UTC",
+            "created_at": self.stamp(),
+            "updated_at": self.stamp(),
         }
 
     def component_json(self, component: Component) -> dict[str, Any]:
