@@ -38,6 +38,7 @@ from app.services import (
     reminder_steps,
     resolve_steps,
     setup,
+    status_board,
     statuspage_sync,
     ticket_news,
     tickets,
@@ -81,6 +82,10 @@ async def _replan_for_severity(ctx: BotContext, event: events.SeverityChanged) -
     await escalation.on_severity_changed(ctx, event.incident, event.old, event.new)
 
 
+async def _refresh_status_page(ctx: BotContext, event: events.IncidentEvent) -> None:
+    status_board.forget(ctx)
+
+
 async def _stop_escalation(ctx: BotContext, event: events.Resolved) -> None:
     await escalation.on_resolved(ctx, event.incident)
 
@@ -116,6 +121,10 @@ def register() -> None:
     events.subscribe(events.Resolved, _stop_escalation)
     # Reopened: no review yet; update reminders resume.
     events.subscribe(events.Reopened, _cancel_review_reminders)
+    # Resolved or reopened: the public status page says so at once (this process; others
+    # within its FRESH_FOR).
+    events.subscribe(events.Resolved, _refresh_status_page)
+    events.subscribe(events.Reopened, _refresh_status_page)
     events.subscribe(events.Reopened, _resume_update_reminders)
     # An action item with a due date: its owner is reminded once it is overdue.
     events.subscribe(events.ActionItemAdded, _plan_action_item_reminder)

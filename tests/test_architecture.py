@@ -94,5 +94,9 @@ def test_step_kinds_and_event_subscribers_are_registered_by_wiring_alone() -> No
     ]
     # In the order they run; registering twice (a second bot in one process) adds nothing.
     # The review reminder is planned with the resolution itself (services.resolve_steps).
-    assert found["resolved"] == ["_stop_escalation"]
-    assert found["reopened"] == ["_cancel_review_reminders", "_resume_update_reminders"]
+    assert found["resolved"] == ["_stop_escalation", "_refresh_status_page"]
+    assert found["reopened"] == [
+        "_cancel_review_reminders",
+        "_refresh_status_page",
+        "_resume_update_reminders",
+    ]

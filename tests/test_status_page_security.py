@@ -24,7 +24,7 @@ from app.domain.status_page import MESSAGE_MAX
 from app.sandbox.fakeslack import FakeSlack
 from app.sandbox.sender import SlackSender
 from app.services import status_board
-from app.services.status_board import ACTIVE_MAX, HISTORY_MAX, UPDATES_MAX
+from app.services.status_board import ACTIVE_MAX, FRESH_FOR, HISTORY_MAX, UPDATES_MAX
 from app.store.models import Incident, StatusPost
 from tests.running import resolve
 from tests.statuspage_helpers import POLICY, PUBLIC_URL, click, declare, statuspage
@@ -121,6 +121,7 @@ async def test_an_incident_made_private_after_publishing_leaves_the_page_and_its
         await session.execute(
             update(Incident).where(Incident.id.in_([current.id, past.id])).values(private=True)
         )
+    clock.advance(FRESH_FOR)  # a change made elsewhere shows once the page's answer is stale
     data = (await get(server, "/status.json")).json()
     assert data["incidents"] == data["history"] == []
     assert data["status"]["indicator"] == "operational"
@@ -239,11 +240,17 @@ async def test_one_request_reads_a_bounded_page_in_a_fixed_number_of_statements(
         for n, incident in enumerate(many):
             at = began + timedelta(seconds=n)
             session.add_all(post(incident.id, at, f"incident {n} post {k}") for k in range(3))
+    clock.advance(FRESH_FOR)
     with statements(bot) as more:
         data = (await get(server, "/status.json")).json()
     assert len(data["incidents"]) <= ACTIVE_MAX and len(data["history"]) <= HISTORY_MAX
     assert all(len(i["updates"]) <= UPDATES_MAX for i in data["incidents"])
     assert len(more) == len(few) <= 3  # no statement per incident
+    # A flood within FRESH_FOR reads nothing: one computed page answers it.
+    with statements(bot) as flood:
+        for _ in range(5):
+            assert (await get(server, "/status.json")).status_code == 200
+    assert flood == []
     board = await status_board.board(bot)
     assert len(board.active) == ACTIVE_MAX
 

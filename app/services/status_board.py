@@ -17,14 +17,17 @@ id (stable, but saying nothing of how many incidents or posts there are).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from app.config.settings import Settings
 from app.context import BotContext
@@ -39,6 +42,7 @@ HISTORY_DAYS = 30
 HISTORY_MAX = 50
 ACTIVE_MAX = 50  # incidents in progress shown at most
 UPDATES_MAX = 20  # updates shown per incident at most, the newest
+FRESH_FOR = timedelta(seconds=2)  # how long one computed page answers every request
 _REF_LABEL = b"incident-bot status page ref v1"
 
 
@@ -123,6 +127,8 @@ async def _incidents(session: AsyncSession, since: datetime) -> list[_Shown]:
     )
     stmt = (
         select(Incident, func.min(StatusPost.published_at), func.max(rank))
+        # Only what the page reads: an incident's policy snapshot is most of its row.
+        .options(load_only(Incident.id, Incident.status, Incident.private, Incident.resolved_at))
         .join(StatusPost, StatusPost.incident_id == Incident.id)
         .where(_on_page(since))
         .group_by(Incident.id)
@@ -176,7 +182,49 @@ def incident_ref(settings: Settings, incident_id: int) -> str:
 
 
 async def board(bot: BotContext) -> Board:
-    """The page as it is now."""
+    """The page as it is now, or as it was at most FRESH_FOR ago.
+
+    The page is public: a flood of requests must not take the database from the pages. One
+    request per process computes it at a time; the others wait for that answer, and answers
+    are reused for FRESH_FOR (the page refreshes itself every minute anyway).
+    """
+    cache = _cache_of(bot)
+    now = bot.clock.now()
+    if cache.board is not None and now - cache.made_at < FRESH_FOR:
+        return cache.board
+    async with cache.lock:
+        now = bot.clock.now()
+        if cache.board is None or not now - cache.made_at < FRESH_FOR:
+            cache.board, cache.made_at = await _compute(bot), now
+        return cache.board
+
+
+@dataclass
+class _Cache:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    board: Board | None = None
+    made_at: datetime = datetime.min.replace(tzinfo=UTC)
+
+
+# One per bot and event loop (a lock belongs to the loop it was made on).
+_caches: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Cache]] = WeakKeyDictionary()
+
+
+def _cache_of(bot: BotContext) -> _Cache:
+    per_loop = _caches.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(id(bot.sessions), _Cache())
+
+
+def forget(bot: BotContext) -> None:
+    """Something the page shows changed in this process (a post published, an incident
+    resolved or reopened): the next request computes it again. Other replicas catch up within
+    FRESH_FOR."""
+    cache = _caches.get(asyncio.get_running_loop(), {}).get(id(bot.sessions))
+    if cache is not None:
+        cache.board = None
+
+
+async def _compute(bot: BotContext) -> Board:
     now = bot.clock.now()
     since = now - timedelta(days=HISTORY_DAYS)
     async with bot.sessions() as session:

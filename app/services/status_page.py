@@ -36,7 +36,7 @@ from app.domain.status_page import (
     state_label,
 )
 from app.domain.timeline import Kind
-from app.services import statuspage_sync
+from app.services import status_board, statuspage_sync
 from app.services.authorization import Actor, authorize
 from app.services.errors import UserError
 from app.services.incidents import changing, policy_of
@@ -198,6 +198,7 @@ async def publish(bot: BotContext, post_id: int, user_id: str) -> Settled:
         )
         if bot.settings.statuspage_sync:
             await statuspage_sync.plan_sync(session, incident, post, now)
+    status_board.forget(bot)  # committed: this process's page shows it at once
     return Settled("published", post, incident)
 
 
