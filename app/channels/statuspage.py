@@ -18,6 +18,8 @@ The calls, relative to STATUSPAGE_API_URL (https://api.statuspage.io/v1), each w
 - GET   /pages/{page_id}/incidents/unresolved      `page`, `per_page` (at most 100) -> a list
 - GET   /pages/{page_id}/incidents                 `q` (searched in names and updates),
   `limit`, `page` -> a list, newest first
+- GET   /pages/{page_id}                           -> the page (`incident-bot check`)
+- GET   /pages/{page_id}/components                `page`, `per_page` -> a list (`check`)
 
 Answers told apart:
 
@@ -100,6 +102,25 @@ class RemoteIncident:
         return self.updates[0] if self.updates else None
 
 
+@dataclass(frozen=True)
+class RemotePage:
+    """A Statuspage page: what `incident-bot check` reads of it."""
+
+    id: str
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteComponent:
+    """One component of a page (a group of components is one too, with `group` true)."""
+
+    id: str
+    name: str
+    status: str
+    group: bool = False
+
+
 def clip(text: str, limit: int) -> str:
     """At most `limit` characters; an ellipsis says it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -164,6 +185,37 @@ class StatuspageClient:
         """The newest incidents whose name or updates hold `text` (resolved ones too)."""
         params = {"q": text, "limit": PER_PAGE, "page": 1}
         return _incidents(await self._call("GET", "/incidents", params=params))
+
+    async def page(self) -> RemotePage:
+        """The page itself (read-only: proves the key and the page id)."""
+        body = await self._call("GET", "")
+        if not isinstance(body, dict) or not body.get("id"):
+            raise StatuspageError("Statuspage answered without a page", transient=True)
+        return RemotePage(str(body["id"]), str(body.get("name") or ""), body.get("url"))
+
+    async def components(self) -> list[RemoteComponent]:
+        """Every component of the page (up to MAX_PAGES answers of PER_PAGE), groups too."""
+        found: list[RemoteComponent] = []
+        for page in range(1, MAX_PAGES + 1):
+            params = {"page": page, "per_page": PER_PAGE}
+            body = await self._call("GET", "/components", params=params)
+            if not isinstance(body, list):
+                raise StatuspageError(
+                    "Statuspage answered a list call without a list", transient=True
+                )
+            found += [
+                RemoteComponent(
+                    str(c["id"]),
+                    str(c.get("name") or ""),
+                    str(c.get("status") or ""),
+                    bool(c.get("group")),
+                )
+                for c in body
+                if isinstance(c, dict) and c.get("id")
+            ]
+            if len(body) < PER_PAGE:
+                break
+        return found
 
     async def _call(
         self,
@@ -287,7 +339,9 @@ __all__ = [
     "IMPACTS",
     "INCIDENT_STATUSES",
     "NAME_MAX",
+    "RemoteComponent",
     "RemoteIncident",
+    "RemotePage",
     "StatuspageClient",
     "StatuspageError",
     "Update",

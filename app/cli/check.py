@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from app import __version__
 from app.cli import database
+from app.cli.check_web import check_web
 from app.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -141,9 +143,10 @@ def run(_args: argparse.Namespace) -> int:
     for warning in channel_warnings(loaded, policy):
         print(f"warning: {warning}")
     tickets = check_tickets(loaded, policy.tickets)
-    if not state.known or tickets == EXIT_CONFIG:
+    web = check_web(loaded, policy, datetime.now(UTC), state)
+    if not state.known or EXIT_CONFIG in (tickets, web):
         return EXIT_CONFIG
-    return 0 if check_slack(loaded) and tickets == 0 else EXIT_FAILED
+    return 0 if check_slack(loaded) and tickets == web == 0 else EXIT_FAILED
 
 
 COMMAND = Command(
@@ -154,7 +157,9 @@ COMMAND = Command(
         "database (reachable, and its migration state against this version's), levels that "
         "page nobody, the Slack token (auth.test) with any scope it lacks, and the issue "
         "trackers (the policy's tickets: provider, and every tracker with credentials set, "
-        "by one read-only call). Exit 0 when ready, 1 when Slack or the tracker refuses, 2 "
+        "by one read-only call), the dashboard, the status page, the Atlassian Statuspage "
+        "sync (its page and the services' components, read-only) and the plan review. Exit 0 "
+        "when ready, 1 when Slack, the tracker or Statuspage refuses, 2 "
         "when a setting or the database needs fixing."
     ),
     run=run,
