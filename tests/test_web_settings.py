@@ -45,3 +45,4 @@ def test_blank_web_settings_read_as_unset() -> None:
     blank = settings(dashboard_token="  ", statuspage_api_key="", slack_client_id=" ")
     assert blank.dashboard_token is None and blank.statuspage_api_key is None
     assert blank.slack_client_id is None and not blank.statuspage_sync
+    assert settings(status_page="").status_page is False  # STATUS_PAGE= in a .env

@@ -55,6 +55,11 @@ class WebSettings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("status_page", mode="before")
+    @classmethod
+    def _blank_is_off(cls, value: object) -> object:
+        return False if isinstance(value, str) and not value.strip() else value
+
     @field_validator("dashboard_token", "dashboard_session_secret")
     @classmethod
     def _long_token(cls, value: str | None) -> str | None:
