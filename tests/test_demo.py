@@ -333,8 +333,16 @@ async def test_a_status_update_previewed_in_the_demo_is_published_with_its_butto
         answer = await act(http, "command", user="UREPORTER", channel=channel, text=line)
         assert answer.status_code == 200, answer.text
 
-        def preview() -> dict[str, Any] | None:
-            return next((m for m in demo.client.shown("UREPORTER", channel) if m.blocks), None)
+        def preview() -> Any:
+            """The ephemeral answer with the Publish button (others may be shown beside it)."""
+            return next(
+                (
+                    m
+                    for m in demo.client.shown("UREPORTER", channel)
+                    if "statuspage_publish" in json.dumps(m.blocks)
+                ),
+                None,
+            )
 
         shown = await until("the preview", preview)
         [(block_id, button)] = [
